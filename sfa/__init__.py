@@ -1,0 +1,1 @@
+"""Sound Forge Alchemy: a supervised music server speaking REST and the Phoenix channel protocol."""
