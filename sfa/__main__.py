@@ -1,0 +1,5 @@
+import sys
+
+from sfa.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""Every setting, read from ``SFA_*`` and ``DATABASE_URL`` environment variables and validated once.
+
+Each setting is declared once in ``SETTINGS`` with its variable, default, parser and a phrase saying what
+it accepts; the README table is checked against this list by the tests. A bad value raises
+:class:`ConfigError` naming the variable, which the command line turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """A setting's value is not one it accepts; ``str()`` is the one line shown to the operator."""
+
+
+def _host(raw: str) -> str:
+    if not raw or any(c.isspace() for c in raw):
+        raise ValueError
+    return raw
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < float("inf"):
+        raise ValueError
+    return value
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.lower()
+        if value not in choices:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def _path(raw: str) -> Path:
+    if not raw:
+        raise ValueError
+    return Path(raw).expanduser().resolve()
+
+
+def _database_url(raw: str) -> str | None:
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("postgres", "postgresql") or not (parts.hostname or "host=" in parts.query):
+        raise ValueError
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    field: str
+    env: str
+    default: str
+    parse: Callable[[str], Any]
+    accepts: str
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "SFA_HOST", "127.0.0.1", _host, "a host name or IP address", "address to listen on"),
+    Setting("port", "SFA_PORT", "4000", _int_in(1, 65535), "an integer 1..65535", "port to listen on"),
+    Setting("shutdown_s", "SFA_SHUTDOWN_S", "30", _seconds, "a number of seconds >= 0",
+            "how long in-flight requests may run after SIGTERM or Ctrl-C"),
+    Setting("var_dir", "SFA_VAR_DIR", "./var", _path, "a directory path",
+            "runtime state: the embedded PostgreSQL in `pg/`, generated secrets"),
+    Setting("data_dir", "SFA_DATA_DIR", "./var/data", _path, "a directory path",
+            "audio, stems and exports, named by id"),
+    Setting("log_level", "SFA_LOG_LEVEL", "info", _choice(*LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS),
+            "log verbosity"),
+    Setting("db_pool_max", "SFA_DB_POOL_MAX", "10", _int_in(1, 1000), "an integer 1..1000",
+            "most PostgreSQL connections per server process"),
+    Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
+            "how long `/health` waits for the database"),
+    Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
+            "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str
+    port: int
+    shutdown_s: float
+    var_dir: Path
+    data_dir: Path
+    log_level: str
+    db_pool_max: int
+    health_timeout_s: float
+    database_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Parse every setting from ``environ`` (default ``os.environ``); raise ConfigError on the first bad one."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for setting in SETTINGS:
+            raw = environ.get(setting.env, setting.default).strip()
+            try:
+                values[setting.field] = setting.parse(raw)
+            except ValueError:
+                raise ConfigError(f"{setting.env}={raw!r} is invalid: expected {setting.accepts}") from None
+        return cls(**values)
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.var_dir / "pg"
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+BOOTSTRAP_VARIABLES = {"SFA_VENV_CACHE": "where `run.py` keeps environments shared by clones (~/.cache/sfa/venvs)"}
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``SFA_*`` variables that name no setting: most likely typos, worth a warning."""
+    known = {setting.env for setting in SETTINGS} | set(BOOTSTRAP_VARIABLES)
+    return sorted(name for name in environ if name.startswith("SFA_") and name not in known)

@@ -1,0 +1,82 @@
+"""Array backend selection: NumPy on CPU, CuPy on a GPU, chosen by `SFA_DSP_BACKEND`.
+
+Every feature function takes an `xp` argument (the array module) instead of being written twice.
+`get_xp()` reads the environment: `numpy` (default), `cupy` (required, fails if CuPy is missing),
+or `auto` (CuPy when it imports and sees a device, NumPy otherwise).
+"""
+
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.fft
+
+BACKEND_ENV = "SFA_DSP_BACKEND"
+BACKENDS = ("numpy", "cupy", "auto")
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested array backend cannot be used on this host."""
+
+
+def get_xp(name: str | None = None) -> ModuleType:
+    """Return the array module named by `name`, or by `$SFA_DSP_BACKEND` when `name` is None."""
+    choice = (name or os.environ.get(BACKEND_ENV) or "numpy").strip().lower()
+    if choice not in BACKENDS:
+        raise ValueError(f"unknown DSP backend {choice!r}; expected one of {', '.join(BACKENDS)}")
+    if choice == "numpy":
+        return np
+    if choice == "cupy":
+        return _import_cupy()
+    try:
+        return _import_cupy()
+    except BackendUnavailableError:
+        return np
+
+
+def _import_cupy() -> ModuleType:
+    try:
+        import cupy
+    except ImportError as exc:
+        raise BackendUnavailableError("SFA_DSP_BACKEND=cupy but CuPy is not installed") from exc
+    try:
+        devices = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as exc:
+        raise BackendUnavailableError(f"CuPy cannot reach a GPU: {exc}") from exc
+    if devices < 1:
+        raise BackendUnavailableError("CuPy is installed but no GPU is visible")
+    return cupy
+
+
+def array_module(*arrays: Any) -> ModuleType:
+    """The module owning `arrays`: CuPy if any of them is a CuPy array, else NumPy.
+
+    CuPy is only consulted when something already imported it, so NumPy callers never load it.
+    """
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and any(isinstance(a, cupy.ndarray) for a in arrays):
+        return cupy
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy `x` to host memory as a NumPy array (no copy when it already is one)."""
+    if array_module(x) is np:
+        return np.asarray(x)
+    return x.get()
+
+
+def rfft(x: Any, *, n: int | None = None, axis: int = -1, xp: ModuleType = np) -> Any:
+    """Real FFT on the backend of `xp`; on NumPy through scipy.fft with every core."""
+    if xp is np:
+        return scipy.fft.rfft(x, n=n, axis=axis, workers=-1)
+    return xp.fft.rfft(x, n=n, axis=axis)
+
+
+def irfft(x: Any, *, n: int | None = None, axis: int = -1, xp: ModuleType = np) -> Any:
+    """Inverse of `rfft`."""
+    if xp is np:
+        return scipy.fft.irfft(x, n=n, axis=axis, workers=-1)
+    return xp.fft.irfft(x, n=n, axis=axis)

@@ -1,0 +1,76 @@
+"""Start-up and shutdown of one server process, in a supervisor's order: database, migrations, endpoint.
+
+Stopping runs the same steps backwards. The endpoint stops accepting first, then in-flight requests get up
+to ``SFA_SHUTDOWN_S`` to finish, then the pool closes and an embedded PostgreSQL we started is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from sfa.config import Config
+from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
+from sfa.web import ACCESS_LOG_FORMAT, make_app
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "sfa"
+
+
+def step(name: str, message: str) -> None:
+    """One line of start-up progress on stdout, in the format ``run.py`` uses for its own steps."""
+    print(f"{name}: {message}", flush=True)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("host", "")
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.embedded: EmbeddedPostgres | None = None
+        self.database: Database | None = None
+        self.runner: web.AppRunner | None = None
+
+    async def open_database(self) -> str:
+        """Start (or attach to) the embedded server when needed, make sure the database exists, migrate it."""
+        url = self.config.database_url
+        if url is None:
+            self.embedded = EmbeddedPostgres(self.config.pg_dir)
+            started = await asyncio.to_thread(self.embedded.start)
+            url = self.embedded.url(EMBEDDED_DATABASE)
+            await ensure_database(url)
+            step("database", f"embedded PostgreSQL in {self.config.pg_dir} ({'started' if started else 'attached'})")
+        else:
+            step("database", f"DATABASE_URL {redact(url)}")
+        applied = await migrate(url)
+        step("migrations", f"applied {', '.join(m.path.name for m in applied)}" if applied else "up to date")
+        return url
+
+    async def start(self) -> None:
+        url = await self.open_database()
+        self.database = await Database(url, max_size=self.config.db_pool_max).connect()
+        app = self.build_app(self.database)
+        self.runner = web.AppRunner(app, shutdown_timeout=self.config.shutdown_s,
+                                    access_log_format=ACCESS_LOG_FORMAT)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, self.config.host, self.config.port).start()
+        step("serving", f"http://{self.config.host}:{self.config.port}")
+
+    def build_app(self, database: Database) -> web.Application:
+        return make_app(self.config, database)
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.database is not None:
+            await self.database.close()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)

@@ -1,0 +1,5 @@
+"""The HTTP front end: REST under ``/api``, browser pages, health, and the Phoenix channel endpoint."""
+
+from sfa.web.app import ACCESS_LOG_FORMAT, make_app
+
+__all__ = ["ACCESS_LOG_FORMAT", "make_app"]

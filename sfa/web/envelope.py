@@ -1,0 +1,79 @@
+"""The contract's envelope: ``{"data": ...}`` on success, ``{"error", "code"}`` on failure, under ``/api``.
+
+The middleware turns every way a request can fail into that shape: an :class:`APIError` from a handler,
+aiohttp's own HTTP errors (unknown route, wrong method, body too large) and, for our bugs, any other
+exception, which becomes a bare 500 carrying the request id while the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from sfa.web.errors import APIError, BadRequest, code_for
+from sfa.web.request_id import request_id
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/export/", "/files/")
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path == "/api" or request.path.startswith(API_PREFIXES)
+
+
+def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Response:
+    body = {"data": payload} if meta is None else {"data": payload, "meta": meta}
+    return web.json_response(body, status=status, dumps=dumps)
+
+
+def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
+    return {"page": page, "page_size": page_size, "total_count": total_count,
+            "total_pages": math.ceil(total_count / page_size)}
+
+
+def error_response(error: APIError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=dumps)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; malformed JSON or anything but an object is a 400."""
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object")
+    return body
+
+
+@web.middleware
+async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except APIError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not is_api(request):
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+        message = exc.reason.lower() if exc.text.startswith(f"{exc.status}:") else exc.text
+        return error_response(APIError(message, status=exc.status, code=code_for(exc.status), headers=headers))
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        rid = request_id(request)
+        if not is_api(request):
+            return web.Response(status=500, text=f"500 Internal Server Error (request id {rid})\n")
+        body = {"error": "internal server error", "code": "INTERNAL_ERROR", "request_id": rid}
+        return web.json_response(body, status=500, dumps=dumps)

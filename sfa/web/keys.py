@@ -1,0 +1,9 @@
+"""Typed keys for what the application holds (``app[CONFIG]``), shared by every route module."""
+
+from aiohttp import web
+
+from sfa.config import Config
+from sfa.db.database import Database
+
+CONFIG = web.AppKey("config", Config)
+DATABASE = web.AppKey("database", Database)

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real PostgreSQL per backend, a fresh database per test session, a live app.
+
+Every database test runs twice: on an embedded server started in a temp dir (the default a new user
+gets) and on the PostgreSQL at 127.0.0.1:5432 when one answers there (skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from sfa.config import Config
+from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
+from sfa.db.database import drop_database, with_database
+from sfa.web import make_app
+
+LOCAL_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["embedded", "local"]
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pg", durable=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+def local_server_reachable() -> bool:
+    async def probe() -> bool:
+        try:
+            conn = await asyncpg.connect(LOCAL_SERVER_URL, timeout=3)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        await conn.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server_url(request: pytest.FixtureRequest) -> str:
+    """A URL to the maintenance database of one real PostgreSQL server."""
+    if request.param == "embedded":
+        return request.getfixturevalue("embedded_server").url()
+    if not local_server_reachable():
+        pytest.skip(f"no PostgreSQL answers at {LOCAL_SERVER_URL}")
+    return LOCAL_SERVER_URL
+
+
+async def fresh_database(server_url: str) -> str:
+    url = with_database(server_url, f"sfa_test_{uuid.uuid4().hex[:12]}")
+    await ensure_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """The test session's database: created with a random name, migrated, dropped at the end."""
+    url = await fresh_database(server_url)
+    await migrate(url)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+async def blank_database_url(server_url: str) -> AsyncIterator[str]:
+    """An empty database of its own, for tests of the migrator."""
+    url = await fresh_database(server_url)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = await Database(database_url, max_size=5).connect()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    return Config.from_env({
+        "SFA_VAR_DIR": str(tmp_path / "var"),
+        "SFA_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": database_url,
+    })
+
+
+@pytest.fixture
+def app(config: Config, database: Database) -> web.Application:
+    return make_app(config, database)
+
+
+@pytest.fixture
+async def client(app: web.Application) -> AsyncIterator[TestClient]:
+    """A client of the app served on a real local socket."""
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,161 @@
+"""Start-up and graceful shutdown of a whole server process, in-process and as `python3 run.py`."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+from aiohttp import web
+
+from sfa.server import Server
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ServerWithSlowRoute(Server):
+    """The real server plus one route that takes its time, to have a request in flight at shutdown."""
+
+    def build_app(self, database):
+        app = super().build_app(database)
+
+        async def slow(request: web.Request) -> web.Response:
+            await asyncio.sleep(float(request.query["s"]))
+            return web.json_response({"slept": request.query["s"]})
+
+        app.router.add_get("/slow", slow)
+        return app
+
+
+async def test_shutdown_lets_in_flight_requests_finish_and_refuses_new_ones(config):
+    server = ServerWithSlowRoute(config.replace(port=free_port(), shutdown_s=5))
+    await server.start()
+    base = f"http://127.0.0.1:{server.config.port}"
+    async with aiohttp.ClientSession() as session:
+        in_flight = asyncio.create_task(session.get(f"{base}/slow?s=1"))
+        await asyncio.sleep(0.3)
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.sleep(0.2)
+
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"{base}/health", headers={"Connection": "close"})
+        response = await in_flight
+        assert response.status == 200
+        assert await response.json() == {"slept": "1"}
+        await stopping
+
+
+async def test_shutdown_cuts_requests_that_outlast_the_grace_period(config):
+    server = ServerWithSlowRoute(config.replace(port=free_port(), shutdown_s=0.5))
+    await server.start()
+    async with aiohttp.ClientSession() as session:
+        in_flight = asyncio.create_task(session.get(f"http://127.0.0.1:{server.config.port}/slow?s=30"))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await server.stop()
+
+        assert time.monotonic() - started < 5
+        with pytest.raises(aiohttp.ClientError):
+            await in_flight
+
+
+def launch(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen:
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SFA_")}
+    environ.update({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_SHUTDOWN_S": "5", **env})
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def read_until_serving(proc: subprocess.Popen) -> list[str]:
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("serving: "):
+            return lines
+    raise AssertionError("the server exited before serving:\n" + "\n".join(lines))
+
+
+def postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and str(pgdata) in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_py_serves_health_then_exits_cleanly_on_a_signal(tmp_path, signum):
+    port = free_port()
+    proc = launch(tmp_path, SFA_PORT=str(port))
+    try:
+        lines = read_until_serving(proc)
+        steps = [line.split(":", 1)[0] for line in lines if not line[:4].isdigit()]
+        assert steps == ["venv", "install", "database", "migrations", "serving"]
+        assert lines[-1] == f"serving: http://127.0.0.1:{port}"
+
+        async def health() -> tuple[int, dict]:
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/health") as r:
+                return r.status, await r.json()
+
+        assert asyncio.run(health()) == (200, {"status": "ok"})
+        server = psutil.Process(proc.pid)
+        assert postgres_processes(tmp_path / "var" / "pg")
+
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped: bye" in proc.stdout.read()
+        assert not server.is_running()
+        assert postgres_processes(tmp_path / "var" / "pg") == []
+    finally:
+        proc.kill()
+
+
+def test_a_second_start_reuses_the_cluster_and_finds_migrations_up_to_date(tmp_path):
+    for expected in ("applied 0001_accounts.sql", "up to date"):
+        proc = launch(tmp_path, SFA_PORT=str(free_port()))
+        try:
+            lines = read_until_serving(proc)
+            assert f"migrations: {expected}" in lines[-2]
+            assert "(started)" in [line for line in lines if line.startswith("database:")][0]
+            proc.terminate()
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()
+
+
+@pytest.mark.parametrize(("variable", "value", "accepts"), [
+    ("SFA_PORT", "eighty", "an integer 1..65535"),
+    ("SFA_SHUTDOWN_S", "-1", "a number of seconds >= 0"),
+    ("DATABASE_URL", "mysql://localhost/x", "a postgresql://user@host/dbname URL"),
+])
+def test_a_bad_setting_exits_2_with_one_line_naming_it(tmp_path, variable, value, accepts):
+    proc = launch(tmp_path, "serve", **{variable: value})
+    output, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 2
+    [line] = [line for line in output.splitlines() if not line.startswith(("venv:", "install:"))]
+    assert line == f"config: {variable}={value!r} is invalid: expected {accepts}"
+    assert not (tmp_path / "var" / "pg").exists()
+
+
+def test_a_failing_migration_stops_start_up_with_its_name_and_error(tmp_path):
+    """A copy of the package beside a broken sql/ directory: the real code, started for real."""
+    (tmp_path / "app").mkdir()
+    subprocess.run(["cp", "-r", str(ROOT / "sfa"), str(tmp_path / "app" / "sfa")], check=True)
+    (tmp_path / "app" / "sql").mkdir()
+    (tmp_path / "app" / "sql" / "0001_broken.sql").write_text("CREATE TABLE t (id int); SELEC 1;")
+    environ = dict(os.environ, PYTHONPATH=str(tmp_path / "app"), SFA_VAR_DIR=str(tmp_path / "var"),
+                   SFA_PORT=str(free_port()))
+    environ.pop("DATABASE_URL", None)
+
+    result = subprocess.run([sys.executable, "-m", "sfa", "serve"], cwd=tmp_path / "app", env=environ,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert 'error: migration 0001_broken.sql failed: PostgresSyntaxError: syntax error at or near "SELEC"' \
+        in result.stderr
+    assert "serving:" not in result.stdout
+    assert postgres_processes(tmp_path / "var" / "pg") == []

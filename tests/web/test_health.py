@@ -1,0 +1,36 @@
+import asyncio
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from sfa.db import Database, EmbeddedPostgres
+from sfa.web import make_app
+
+
+async def test_health_is_ok_while_the_database_answers(client):
+    response = await client.get("/health")
+
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_health_is_degraded_while_the_database_is_down_and_recovers(tmp_path, config):
+    server = EmbeddedPostgres(tmp_path / "pg", durable=False)
+    server.start()
+    database = await Database(server.url(), max_size=2).connect()
+    try:
+        async with TestClient(TestServer(make_app(config.replace(health_timeout_s=1), database))) as client:
+            assert (await client.get("/health")).status == 200
+
+            await asyncio.to_thread(server.stop)
+            down = await client.get("/health")
+            body = await down.json()
+            assert down.status == 503
+            assert body["status"] == "degraded"
+            assert set(body) == {"status", "checks"}
+            assert isinstance(body["checks"]["database"], str) and body["checks"]["database"]
+
+            await asyncio.to_thread(server.start)
+            assert (await client.get("/health")).status == 200
+    finally:
+        await database.close()
+        server.stop()
