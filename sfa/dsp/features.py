@@ -80,7 +80,7 @@ def rms(
     if S is not None:
         S, xp = _matrix(S, xp=xp)
         if S.shape[-2] != frame_length // 2 + 1:
-            raise ValueError(f"S has {S.shape[-2]} bins, frame_length={frame_length} needs {frame_length // 2 + 1}")
+            raise ValueError(f"S has {S.shape[-2]} bins, expected {frame_length // 2 + 1} for frame_length")
         power = xp.abs(S) ** 2
         power[..., 0, :] *= 0.5
         if frame_length % 2 == 0:

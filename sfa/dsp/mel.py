@@ -17,19 +17,15 @@ _LOGSTEP = np.log(6.4) / 27.0
 def hz_to_mel(freqs: Any) -> np.ndarray:
     """Hz to mels on the Slaney scale: linear below 1 kHz, logarithmic above."""
     freqs = np.asarray(freqs, dtype=np.float64)
-    mels = freqs / _F_SP
-    log_region = freqs >= _MIN_LOG_HZ
-    mels[log_region] = _MIN_LOG_MEL + np.log(freqs[log_region] / _MIN_LOG_HZ) / _LOGSTEP
-    return mels
+    safe = np.maximum(freqs, _MIN_LOG_HZ)
+    return np.where(freqs >= _MIN_LOG_HZ, _MIN_LOG_MEL + np.log(safe / _MIN_LOG_HZ) / _LOGSTEP, freqs / _F_SP)
 
 
 def mel_to_hz(mels: Any) -> np.ndarray:
     """Inverse of `hz_to_mel`."""
     mels = np.asarray(mels, dtype=np.float64)
-    freqs = _F_SP * mels
-    log_region = mels >= _MIN_LOG_MEL
-    freqs[log_region] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (mels[log_region] - _MIN_LOG_MEL))
-    return freqs
+    log_hz = _MIN_LOG_HZ * np.exp(_LOGSTEP * (np.maximum(mels, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(mels >= _MIN_LOG_MEL, log_hz, _F_SP * mels)
 
 
 @lru_cache(maxsize=32)
