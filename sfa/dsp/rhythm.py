@@ -1,0 +1,280 @@
+"""Onset strength, global tempo and beat positions."""
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import scipy.fft
+
+from .backend import to_numpy
+from .features import rms as frame_rms
+from .mel import melspectrogram
+from .spectrum import _matrix, power_to_db
+
+AGGREGATES = ("mean", "median")
+# A candidate beat is doubled when the points halfway between its beats carry at least this share of
+# the beats' accent, and halved when every other beat is weaker than this share of its neighbours.
+_LEVEL_RATIO = 0.45
+_MIN_BPM = 30.0
+
+
+def onset_strength(
+    *,
+    y: Any = None,
+    sr: float = 22050,
+    S: Any = None,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    lag: int = 1,
+    n_mels: int = 128,
+    center: bool = True,
+    aggregate: str = "mean",
+    xp: ModuleType | None = None,
+) -> Any:
+    """Spectral flux onset envelope `(..., frames)`: positive dB rise per mel band, aggregated.
+
+    `S` is a log-power mel spectrogram in dB `(..., n_mels, frames)`; from `y` it is
+    `power_to_db(melspectrogram(y))`. With `center`, the envelope is shifted so that frame `t`
+    lines up with STFT frame `t`. Units: dB per frame.
+    """
+    if S is None:
+        mel = melspectrogram(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, xp=xp)
+        S = power_to_db(mel, xp=xp)
+    S, xp = _matrix(S, xp=xp)
+    if lag < 1:
+        raise ValueError(f"lag must be a positive integer, got {lag}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+    rise = xp.maximum(0.0, S[..., lag:] - S[..., :-lag])
+    flux = xp.mean(rise, axis=-2) if aggregate == "mean" else xp.median(rise, axis=-2)
+    shift = lag + (n_fft // (2 * hop_length) if center else 0)
+    pad = [(0, 0)] * (flux.ndim - 1) + [(shift, 0)]
+    return xp.pad(flux, pad)[..., : S.shape[-1]]
+
+
+def _envelope(onset_envelope: Any, y: Any, sr: float, hop_length: int, xp: ModuleType | None) -> np.ndarray:
+    """A 1-D float64 host onset envelope, computed from `y` when not given."""
+    if onset_envelope is None:
+        onset_envelope = onset_strength(y=y, sr=sr, hop_length=hop_length, xp=xp)
+    envelope = np.asarray(to_numpy(onset_envelope), dtype=np.float64)
+    if envelope.ndim != 1:
+        raise ValueError(f"tempo and beats need a mono onset envelope (frames,), got shape {envelope.shape}")
+    return envelope
+
+
+def tempogram_mean(envelope: np.ndarray, *, win_length: int) -> np.ndarray:
+    """Mean over frames of the local autocorrelation tempogram, `(win_length,)` indexed by lag in frames.
+
+    Each centred, Hann-windowed `win_length` stretch of the envelope is autocorrelated and scaled
+    so its lag-0 value is 1, as librosa's `tempogram`; frames are processed in blocks.
+    """
+    n = envelope.shape[-1]
+    half = win_length // 2
+    padded = np.pad(envelope, (half, half), mode="linear_ramp", end_values=(0, 0))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:n]
+    window = np.hanning(win_length + 1)[:-1]
+    n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
+    total = np.zeros(win_length)
+    block = max(1, (1 << 20) // win_length)
+    for start in range(0, n, block):
+        spectrum = scipy.fft.rfft(frames[start : start + block] * window, n=n_pad, axis=-1, workers=-1)
+        power = spectrum.real**2 + spectrum.imag**2
+        acf = scipy.fft.irfft(power, n=n_pad, axis=-1, workers=-1)[:, :win_length]
+        peak = np.max(np.abs(acf), axis=-1, keepdims=True)
+        total += np.sum(acf / np.where(peak < np.finfo(acf.dtype).tiny, 1.0, peak), axis=0)
+    return total / n
+
+
+def tempo(
+    *,
+    y: Any = None,
+    sr: float = 22050,
+    onset_envelope: Any = None,
+    rms: Any = None,
+    hop_length: int = 512,
+    start_bpm: float = 120.0,
+    std_bpm: float = 1.0,
+    ac_size: float = 8.0,
+    max_tempo: float = 320.0,
+    xp: ModuleType | None = None,
+) -> float:
+    """Global tempo in BPM from a mono signal `y` or its onset envelope `(frames,)`; 0.0 without onsets.
+
+    As librosa: the strongest lag of the mean autocorrelation tempogram (`ac_size` seconds) under a
+    log-normal prior centred on `start_bpm` with `std_bpm` octaves. The lag is then refined below
+    one frame from the peaks at its multiples, so fast tempi are not rounded to the frame grid.
+
+    Unlike librosa, the metrical level is then checked against loudness accents: the frame RMS
+    `rms` `(frames,)` (computed from `y` over `4 * hop_length` samples when given, else the onset
+    envelope stands in). A beat whose midpoints are nearly as accented as the beats is doubled; one
+    whose every other beat is weak is halved. This is what keeps a 70 BPM rock beat with eighth-note
+    hi-hats from reading as 140, and a 180 BPM one from reading as 90.
+    """
+    envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
+    if rms is None and y is not None:
+        rms = frame_rms(y=y, frame_length=4 * hop_length, hop_length=hop_length, xp=xp)[..., 0, :]
+    accent = envelope if rms is None else np.asarray(to_numpy(rms), dtype=np.float64)
+    if accent.shape != envelope.shape:
+        raise ValueError(f"rms has shape {accent.shape}, the onset envelope {envelope.shape}")
+    if start_bpm <= 0 or std_bpm <= 0 or ac_size <= 0 or max_tempo <= 0:
+        raise ValueError("start_bpm, std_bpm, ac_size and max_tempo must be positive")
+    if not envelope.any():
+        return 0.0
+    fps = sr / hop_length
+    win_length = max(3, int(ac_size * sr) // hop_length)
+    tg = tempogram_mean(envelope, win_length=win_length)
+    bpms = 60.0 * fps / np.arange(1, win_length)
+    score = np.log1p(1e6 * tg[1:]) - 0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / std_bpm) ** 2
+    score[bpms >= max_tempo] = -np.inf
+    lag = int(np.argmax(score)) + 1
+    period = _metrical_level(_refine_period(tg, lag), accent, fps * 60.0 / max_tempo, fps * 60.0 / _MIN_BPM)
+    return float(60.0 * fps / period)
+
+
+def _metrical_level(period: float, accent: np.ndarray, shortest: float, longest: float) -> float:
+    """Double or halve the beat `period` (frames) while the accent pattern says it is the wrong level."""
+    rise = np.maximum(0.0, np.diff(accent, prepend=accent[:1]))
+    peaks = np.lib.stride_tricks.sliding_window_view(np.pad(rise, 2), 5).max(axis=-1)
+    direction = 0.0
+    for _ in range(2):
+        midpoint_share, alternation = _accent_ratios(peaks, period)
+        if direction <= 0 and alternation < _LEVEL_RATIO and 2 * period <= longest:
+            direction, period = -1.0, 2 * period
+        elif direction >= 0 and midpoint_share >= _LEVEL_RATIO and period / 2 >= shortest:
+            direction, period = 1.0, period / 2
+        else:
+            break
+    return period
+
+
+def _accent_ratios(peaks: np.ndarray, period: float) -> tuple[float, float]:
+    """For beats every `period` frames at their best phase: midpoint accent over beat accent, and the
+    weaker over the stronger of the even and odd beats' mean accents."""
+    n = len(peaks)
+    if n <= period * 2:
+        return 0.0, 1.0
+    phases = np.arange(int(np.ceil(period)))
+    grid = np.arange(0.0, n - period / 2 - 1, period)[: int((n - period - 1) // period)]
+    positions = np.round(phases[:, None] + grid[None, :]).astype(np.int64)
+    on = peaks[positions]
+    best = int(np.argmax(on.mean(axis=1)))
+    beats = on[best]
+    midpoints = peaks[np.round(positions[best] + period / 2).astype(np.int64)]
+    tiny = np.finfo(np.float64).tiny
+    even, odd = beats[0::2].mean(), beats[1::2].mean()
+    return float(midpoints.mean() / max(beats.mean(), tiny)), float(min(even, odd) / max(even, odd, tiny))
+
+
+def _refine_period(tg: np.ndarray, lag: int) -> float:
+    """Least-squares period from parabolic peak positions near `lag`, `2 * lag`, ... up to half the window."""
+    period = float(lag)
+    weighted = weights = 0.0
+    for multiple in range(1, (len(tg) // 2) // lag + 1):
+        guess = round(multiple * period)
+        if not 1 <= guess < len(tg) - 2:
+            break
+        peak = guess - 1 + int(np.argmax(tg[guess - 1 : guess + 2]))
+        if not 1 <= peak < len(tg) - 1:
+            continue
+        left, centre, right = tg[peak - 1 : peak + 2]
+        curvature = left - 2 * centre + right
+        offset = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+        weighted += peak + offset
+        weights += multiple
+        period = weighted / weights
+    return period
+
+
+def beat_track(
+    *,
+    y: Any = None,
+    sr: float = 22050,
+    onset_envelope: Any = None,
+    rms: Any = None,
+    hop_length: int = 512,
+    bpm: float | None = None,
+    tightness: float = 100.0,
+    trim: bool = True,
+    xp: ModuleType | None = None,
+) -> tuple[float, np.ndarray]:
+    """Tempo (BPM) and beat frames `(beats,)` int64 by Ellis' dynamic programming, as librosa.
+
+    Beats are onset peaks spaced close to the tempo period (`tightness` punishes deviation).
+    `bpm` defaults to `tempo(...)`, which also uses `rms`. Without onsets the answer is `(0.0, [])`.
+    Multiply frames by `hop_length / sr` for seconds.
+    """
+    envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
+    if tightness <= 0:
+        raise ValueError(f"tightness must be positive, got {tightness}")
+    if bpm is not None and bpm <= 0:
+        raise ValueError(f"bpm must be positive, got {bpm}")
+    if not envelope.any():
+        return 0.0, np.zeros(0, dtype=np.int64)
+    if bpm is None:
+        bpm = tempo(y=y, onset_envelope=envelope, rms=rms, sr=sr, hop_length=hop_length, xp=xp)
+    period = float(np.round(sr / hop_length * 60.0 / bpm))
+    localscore = _local_score(envelope, period)
+    backlink, cumscore = _beat_dp(localscore, period, tightness)
+    beats = []
+    frame = _last_beat(cumscore)
+    while frame >= 0:
+        beats.append(frame)
+        frame = backlink[frame]
+    beats = np.array(beats[::-1], dtype=np.int64)
+    return float(bpm), _trim_beats(localscore, beats, trim)
+
+
+def _local_score(envelope: np.ndarray, period: float) -> np.ndarray:
+    normalized = envelope / (envelope.std(ddof=1) + np.finfo(envelope.dtype).tiny)
+    window = np.exp(-0.5 * (np.arange(-period, period + 1) * 32.0 / period) ** 2)
+    half = len(window) // 2
+    return np.convolve(normalized, window)[half : half + len(envelope)]
+
+
+def _beat_dp(localscore: np.ndarray, period: float, tightness: float) -> tuple[np.ndarray, np.ndarray]:
+    """Best cumulative score ending with a beat at each frame, and the previous beat it came from.
+
+    Frame `i` may follow a beat `d` frames earlier, `round(period / 2) <= d <= 2 * period`, so a
+    block of `round(period / 2)` frames depends only on frames before it and is solved at once.
+    """
+    n = len(localscore)
+    offsets = np.arange(max(1, int(np.round(period / 2))), int(2 * period) + 1)
+    penalty = -tightness * (np.log(offsets) - np.log(period)) ** 2
+    cumscore = np.zeros(n)
+    backlink = np.full(n, -1, dtype=np.int64)
+    for start in range(0, n, offsets[0]):
+        frames = np.arange(start, min(start + offsets[0], n))
+        candidates = frames[:, None] - offsets[None, :]
+        valid = candidates >= 0
+        scores = np.where(valid, cumscore[np.maximum(candidates, 0)] + penalty, -np.inf)
+        best = np.argmax(scores, axis=1)
+        rows = np.arange(len(frames))
+        reachable = valid[:, 0]
+        cumscore[frames] = localscore[frames] + np.where(reachable, scores[rows, best], 0.0)
+        backlink[frames] = np.where(reachable, candidates[rows, best], -1)
+    first_onset = int(np.argmax(localscore >= 0.01 * localscore.max()))
+    backlink[:first_onset] = -1
+    return backlink, cumscore
+
+
+def _last_beat(cumscore: np.ndarray) -> int:
+    """The last local maximum of `cumscore` scoring at least half the median local maximum."""
+    padded = np.pad(cumscore, 1, mode="edge")
+    peaks = (cumscore > padded[:-2]) & (cumscore >= padded[2:])
+    if not peaks.any():
+        return len(cumscore) - 1
+    threshold = 0.5 * np.median(cumscore[peaks])
+    candidates = np.flatnonzero(peaks & (cumscore >= threshold))
+    return int(candidates[-1]) if len(candidates) else len(cumscore) - 1
+
+
+def _trim_beats(localscore: np.ndarray, beats: np.ndarray, trim: bool) -> np.ndarray:
+    """Drop beats before the first and after the last frame whose local score beats the threshold."""
+    threshold = 0.0
+    if trim and len(beats):
+        smooth = np.convolve(localscore[beats], np.hanning(5))[2 : len(localscore) + 2]
+        threshold = 0.5 * np.sqrt(np.mean(smooth**2))
+    strong = np.flatnonzero(localscore > threshold)
+    if not len(strong):
+        return beats[:0]
+    return beats[(beats >= strong[0]) & (beats <= strong[-1])]
