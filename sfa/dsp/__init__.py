@@ -1,1 +1,43 @@
 """Feature extraction over an array backend `xp` (NumPy on CPU, CuPy on GPU)."""
+
+from .analyze import FEATURE_GROUPS, AudioDecodeError, analyze, analyze_file, frame_parameters
+from .backend import BACKEND_ENV, BackendUnavailableError, array_module, get_xp, to_numpy
+from .chroma import chroma_filterbank, chroma_stft
+from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
+from .key import estimate_key, key_from_profile, key_scores
+from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, mfcc
+from .rhythm import beat_track, onset_strength, tempo
+from .spectrum import fft_frequencies, power_to_db, stft
+
+__all__ = [
+    "BACKEND_ENV",
+    "FEATURE_GROUPS",
+    "AudioDecodeError",
+    "BackendUnavailableError",
+    "analyze",
+    "analyze_file",
+    "array_module",
+    "beat_track",
+    "chroma_filterbank",
+    "chroma_stft",
+    "estimate_key",
+    "fft_frequencies",
+    "frame_parameters",
+    "get_xp",
+    "hz_to_mel",
+    "key_from_profile",
+    "key_scores",
+    "mel_filterbank",
+    "mel_to_hz",
+    "melspectrogram",
+    "mfcc",
+    "onset_strength",
+    "power_to_db",
+    "rms",
+    "spectral_centroid",
+    "spectral_rolloff",
+    "stft",
+    "tempo",
+    "to_numpy",
+    "zero_crossing_rate",
+]
