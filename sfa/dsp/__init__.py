@@ -1,13 +1,13 @@
 """Feature extraction over an array backend `xp` (NumPy on CPU, CuPy on GPU)."""
 
-from .analyze import FEATURE_GROUPS, AudioDecodeError, analyze, analyze_file, frame_parameters
+from .analyze import FEATURE_GROUPS, AudioDecodeError, analyze, analyze_file
 from .backend import BACKEND_ENV, BackendUnavailableError, array_module, get_xp, to_numpy
 from .chroma import chroma_filterbank, chroma_stft
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
 from .key import estimate_key, key_from_profile, key_scores
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, mfcc
 from .rhythm import beat_track, onset_strength, tempo
-from .spectrum import fft_frequencies, power_to_db, stft
+from .spectrum import fft_frequencies, frame_parameters, power_to_db, stft
 
 __all__ = [
     "BACKEND_ENV",

@@ -7,7 +7,6 @@ the summary equals what the feature functions give on the whole signal. Only per
 kept: about 75 MB per hour.
 """
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 from types import ModuleType
@@ -22,7 +21,7 @@ from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_ra
 from .key import key_from_profile
 from .mel import melspectrogram, mfcc
 from .rhythm import beat_track, onset_strength
-from .spectrum import _signal, _spectrogram, power_to_db
+from .spectrum import _signal, _spectrogram, frame_parameters, power_to_db
 
 FEATURE_GROUPS = ("tempo", "key", "energy", "spectral", "mfcc", "chroma")
 _READ_BLOCK = 1 << 18
@@ -31,13 +30,6 @@ _TOP_DB = 80.0
 
 class AudioDecodeError(Exception):
     """The audio file could not be opened or decoded."""
-
-
-def frame_parameters(sr: float) -> tuple[int, int]:
-    """`(n_fft, hop_length)` for `sr`: librosa's 2048/512 at 22.05 kHz, scaled by the nearest power of
-    two so every rate from 8 to 192 kHz gets frames of 46 to 93 ms and about 30 to 60 frames a second."""
-    scale = 2.0 ** round(math.log2(sr / 22050))
-    return max(16, int(2048 * scale)), max(4, int(512 * scale))
 
 
 def analyze(

@@ -7,6 +7,7 @@ import numpy as np
 
 from .backend import to_numpy
 from .chroma import chroma_stft
+from .spectrum import frame_parameters
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _PROFILES = {
@@ -47,10 +48,12 @@ def estimate_key(
     """The best-matching key and its confidence in [0, 1] (the correlation, floored at 0).
 
     From a chromagram `(12, frames)` averaged over time, or from a mono signal `y` through
-    `chroma_stft`. Silence gives `(None, 0.0)`.
+    `chroma_stft` with `frame_parameters(sr)` (long enough frames to separate bass notes at any
+    rate). Silence gives `(None, 0.0)`.
     """
     if chroma is None:
-        chroma = chroma_stft(y=y, sr=sr, xp=xp)
+        n_fft, hop_length = frame_parameters(sr)
+        chroma = chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop_length, xp=xp)
     chroma = np.asarray(to_numpy(chroma), dtype=np.float64)
     if chroma.ndim != 2 or chroma.shape[0] != 12:
         raise ValueError(f"a chromagram has shape (12, frames), got {chroma.shape}")

@@ -5,6 +5,7 @@ Frame `t` is centred on sample `t * hop_length`; with `center=True` the signal i
 `n_fft // 2` samples each side, so there are `1 + n // hop_length` frames.
 """
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
@@ -158,6 +159,13 @@ def stft(
         center=center,
         xp=xp,
     )
+
+
+def frame_parameters(sr: float) -> tuple[int, int]:
+    """`(n_fft, hop_length)` for `sr`: librosa's 2048/512 at 22.05 kHz, scaled by the power of two
+    nearest `sr / 22050`, so any rate gets frames of 66 to 131 ms at 30 to 61 frames a second."""
+    scale = 2.0 ** round(math.log2(sr / 22050))
+    return max(16, int(2048 * scale)), max(4, int(512 * scale))
 
 
 def fft_frequencies(*, sr: float, n_fft: int) -> np.ndarray:

@@ -34,7 +34,7 @@ def drum_loop(bpm: float, *, sr: int = 22050, seconds: float = 20.0, seed: int =
     beat = 60.0 / bpm
     sounds = {"kick": _kick(sr, rng), "snare": _snare(sr, rng), "hat": _hat(sr, rng)}
     for eighth in range(int(seconds / beat * 2)):
-        start = int(round(eighth * beat / 2 * sr))
+        start = round(eighth * beat / 2 * sr)
         hits = ["hat"]
         if eighth % 2 == 0:
             hits.append("kick" if eighth % 4 == 0 else "snare")
