@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sfa import log as sfa_log
+from sfa.accounts import EmailTaken, create_api_token, create_user, get_user_by_email
+from sfa.accounts.bootstrap import generate_password
+from sfa.accounts.passwords import password_problems
+from sfa.accounts.roles import ROLES, canonical_role
 from sfa.config import Config, ConfigError, unknown_variables
-from sfa.db import MigrationError
+from sfa.db import Database, MigrationError
 from sfa.db.embedded import EmbeddedPostgresError
 from sfa.server import Server, step
 
@@ -24,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 STARTUP_ERRORS = (MigrationError, EmbeddedPostgresError, OSError)
 
 
-async def serve(config: Config) -> int:
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is printed and the exit code is 1."""
+
+
+async def serve(config: Config, args: argparse.Namespace) -> int:
     server = Server(config)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,13 +49,69 @@ async def serve(config: Config) -> int:
     return 0
 
 
-async def migrate_only(config: Config) -> int:
+async def with_database(config: Config, work: Callable[[Database], Awaitable[int]]) -> int:
+    """Run ``work`` against the server's database (attaching to a running embedded one), then let go."""
     server = Server(config)
     try:
-        await server.open_database()
+        database = await Database(await server.open_database(), max_size=2).connect()
+        try:
+            return await work(database)
+        finally:
+            await database.close()
     finally:
         await server.stop()
-    return 0
+
+
+async def migrate_only(config: Config, args: argparse.Namespace) -> int:
+    async def nothing_more(database: Database) -> int:
+        return 0
+
+    return await with_database(config, nothing_more)
+
+
+def ask_password() -> str:
+    """Prompt twice on a terminal; with no terminal, generate one (printed by the caller)."""
+    if not sys.stdin.isatty():
+        return ""
+    password = getpass.getpass("password: ")
+    if password != getpass.getpass("again: "):
+        raise CommandError("the passwords differ")
+    if problems := password_problems(password):
+        raise CommandError(f"password {problems[0]}")
+    return password
+
+
+async def create_user_command(config: Config, args: argparse.Namespace) -> int:
+    role = canonical_role(args.role)
+    if role is None:
+        raise CommandError(f"--role must be one of {', '.join(ROLES)}")
+    typed = ask_password()
+    password = typed or generate_password()
+
+    async def work(database: Database) -> int:
+        try:
+            user = await create_user(database, args.email, password, role=role)
+        except EmailTaken:
+            raise CommandError(f"{args.email} is already registered") from None
+        step("user", f"created {user.email} (id {user.id}, role {user.role})")
+        if not typed:
+            step("password", f"{password} (shown once)")
+        return 0
+
+    return await with_database(config, work)
+
+
+async def create_token_command(config: Config, args: argparse.Namespace) -> int:
+    async def work(database: Database) -> int:
+        user = await get_user_by_email(database, args.email)
+        if user is None:
+            raise CommandError(f"no user has the email {args.email}")
+        token, secret = await create_api_token(database, user.id, args.name)
+        step("token", f"created {token.name!r} for {user.email}; it is shown once, on the next line")
+        print(secret, flush=True)
+        return 0
+
+    return await with_database(config, work)
 
 
 def run_tests(pytest_args: list[str]) -> int:
@@ -54,10 +119,7 @@ def run_tests(pytest_args: list[str]) -> int:
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_args])
 
 
-COMMANDS: dict[str, tuple[str, Callable[[Config], object]]] = {
-    "serve": ("start the server (the default command)", serve),
-    "migrate": ("apply pending migrations and exit", migrate_only),
-}
+Command = Callable[[Config, argparse.Namespace], Awaitable[int]]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,10 +128,18 @@ def parser() -> argparse.ArgumentParser:
         description="Sound Forge Alchemy. Every setting comes from SFA_* environment variables (see README.md).",
     )
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, _) in COMMANDS.items():
-        commands.add_parser(name, help=help_text)
-    tests = commands.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
-    tests.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    commands.add_parser("serve", help="start the server (the default command)").set_defaults(run=serve)
+    commands.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
+    commands.add_parser("migrate", help="apply pending migrations and exit").set_defaults(run=migrate_only)
+    user = commands.add_parser("create-user", help="add a user (password prompted, or generated and printed)")
+    user.add_argument("email")
+    user.add_argument("--role", default="user", help=f"one of {', '.join(ROLES)} (default: user)")
+    user.set_defaults(run=create_user_command)
+    token = commands.add_parser("create-token", help="print a new API token for a user as the last line")
+    token.add_argument("email")
+    token.add_argument("--name", default="cli", help="a name to recognise the token by (default: cli)")
+    token.set_defaults(run=create_token_command)
+    root.set_defaults(run=serve)
     return root
 
 
@@ -86,9 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     sfa_log.configure(config.log_level)
     for name in unknown_variables(os.environ):
         log.warning("%s is not a setting this server knows; ignored", name)
-    _, command = COMMANDS[args.command or "serve"]
     try:
-        return asyncio.run(command(config))
+        return asyncio.run(args.run(config, args))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except STARTUP_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

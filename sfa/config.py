@@ -70,6 +70,38 @@ def _database_url(raw: str) -> str | None:
     return raw
 
 
+def _secret_key(raw: str) -> str | None:
+    if raw and len(raw) < 32:
+        raise ValueError
+    return raw or None
+
+
+def _optional_password(raw: str) -> str | None:
+    if raw and not 12 <= len(raw) <= 128:
+        raise ValueError
+    return raw or None
+
+
+def _email(raw: str) -> str:
+    if raw.count("@") != 1 or any(c.isspace() for c in raw) or raw.startswith("@"):
+        raise ValueError
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    limit: int
+    period_s: int
+
+
+def _rate(raw: str) -> RateLimit:
+    limit, _, period = raw.partition("/")
+    rate = RateLimit(int(limit), int(period))
+    if rate.limit < 1 or rate.period_s < 1:
+        raise ValueError
+    return rate
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     field: str
@@ -78,6 +110,7 @@ class Setting:
     parse: Callable[[str], Any]
     accepts: str
     doc: str
+    secret: bool = False
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -95,6 +128,21 @@ SETTINGS: tuple[Setting, ...] = (
             "most PostgreSQL connections per server process"),
     Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
             "how long `/health` waits for the database"),
+    Setting("secret_key", "SFA_SECRET_KEY", "", _secret_key, "at least 32 characters",
+            "signs and encrypts cookies and socket tokens; unset: generated once into `SFA_VAR_DIR/secret_key`",
+            secret=True),
+    Setting("admin_email", "SFA_ADMIN_EMAIL", "admin@localhost", _email, "an email address",
+            "the super_admin created on first start"),
+    Setting("admin_password", "SFA_ADMIN_PASSWORD", "", _optional_password, "12 to 128 characters",
+            "that super_admin's password; unset: generated and printed once", secret=True),
+    Setting("rate_api", "SFA_RATE_API", "60/60", _rate, "LIMIT/SECONDS, both >= 1",
+            "`api_auth`: requests per window on every `/api` route, per user (per IP when anonymous)"),
+    Setting("rate_heavy", "SFA_RATE_HEAVY", "10/60", _rate, "LIMIT/SECONDS, both >= 1",
+            "`api_heavy`: requests per window on import, analyze, download and separate, per user"),
+    Setting("rate_browser", "SFA_RATE_BROWSER", "120/60", _rate, "LIMIT/SECONDS, both >= 1",
+            "`browser`: requests per window on browser pages, per IP"),
+    Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
+            "lifetime of the signed socket tokens browser pages get"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
 )
@@ -110,6 +158,13 @@ class Config:
     log_level: str
     db_pool_max: int
     health_timeout_s: float
+    secret_key: str | None
+    admin_email: str
+    admin_password: str | None
+    rate_api: RateLimit
+    rate_heavy: RateLimit
+    rate_browser: RateLimit
+    socket_token_ttl_s: int
     database_url: str | None
 
     @classmethod
@@ -122,7 +177,8 @@ class Config:
             try:
                 values[setting.field] = setting.parse(raw)
             except ValueError:
-                raise ConfigError(f"{setting.env}={raw!r} is invalid: expected {setting.accepts}") from None
+                shown = "<hidden>" if setting.secret else repr(raw)
+                raise ConfigError(f"{setting.env}={shown} is invalid: expected {setting.accepts}") from None
         return cls(**values)
 
     @property

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from sfa.accounts.bootstrap import ensure_super_admin
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.web import ACCESS_LOG_FORMAT, make_app
@@ -62,7 +63,19 @@ class Server:
                                     access_log_format=ACCESS_LOG_FORMAT)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.host, self.config.port).start()
-        step("serving", f"http://{self.config.host}:{self.config.port}")
+        base = f"http://{self.config.host}:{self.config.port}"
+        step("serving", base)
+        await self.announce_admin(base)
+
+    async def announce_admin(self, base: str) -> None:
+        """Create the first super_admin if there is none and tell the operator how to get in."""
+        email = self.config.admin_email
+        password = await ensure_super_admin(self.database, email, self.config.admin_password)
+        if password:
+            step("admin", f"created super_admin {email} with password {password} (shown once; change it in settings)")
+        elif password == "":
+            step("admin", f"created super_admin {email} with the password in SFA_ADMIN_PASSWORD")
+        step("login", f"{base}/users/log_in; API keys: {base}/users/settings or `python3 run.py create-token EMAIL`")
 
     def build_app(self, database: Database) -> web.Application:
         return make_app(self.config, database)

@@ -1,4 +1,5 @@
--- Accounts: users with a role and a status, hashed API tokens, and the audit trail of admin actions.
+-- Accounts: users with a role and a status, hashed API tokens, browser sessions, and the audit trail of
+-- admin actions.
 
 CREATE TABLE users (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -24,6 +25,15 @@ CREATE TABLE api_tokens (
     inserted_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX api_tokens_user_id_idx ON api_tokens (user_id);
+
+-- One row per logged-in browser; the encrypted cookie carries the secret whose hash is the key, so logging
+-- out (or a suspension) ends the session everywhere.
+CREATE TABLE user_sessions (
+    token_hash   bytea PRIMARY KEY,
+    user_id      bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    inserted_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX user_sessions_user_id_idx ON user_sessions (user_id);
 
 CREATE TABLE audit_log (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

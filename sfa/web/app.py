@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp_session import session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
 from sfa.web import health
+from sfa.web.api import admin_users
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import CONFIG, DATABASE, SOCKET_TOKEN_KEY
+from sfa.web.pages import accounts, home
+from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+SESSION_COOKIE = "_sfa_session"
+SESSION_MAX_AGE_S = 60 * 24 * 3600
+
+
+def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
+    return EncryptedCookieStorage(derive_key(secret_key, "session cookie"), cookie_name=SESSION_COOKIE, httponly=True, samesite="Lax",
+                                  max_age=SESSION_MAX_AGE_S)
 
 
 def make_app(config: Config, database: Database) -> web.Application:
-    app = web.Application(middlewares=[request_id_middleware, envelope_middleware])
+    secret_key = load_secret_key(config.secret_key, config.var_dir)
+    app = web.Application(middlewares=[
+        request_id_middleware,
+        envelope_middleware,
+        session_middleware(session_storage(secret_key)),
+        rate_limit_middleware,
+    ])
     app[CONFIG] = config
     app[DATABASE] = database
+    app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app.on_response_prepare.append(add_request_id_header)
-    app.add_routes(health.routes)
+    setup_rate_limits(app)
+    for module in (health, home, accounts, admin_users):
+        app.add_routes(module.routes)
     return app

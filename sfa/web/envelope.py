@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from sfa.web.errors import APIError, BadRequest, code_for
+from sfa.web.errors import APIError, BadRequest, NotFound, code_for
 from sfa.web.request_id import request_id
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,26 @@ def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Re
 def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
     return {"page": page, "page_size": page_size, "total_count": total_count,
             "total_pages": math.ceil(total_count / page_size)}
+
+
+def pagination(request: web.Request) -> tuple[int, int]:
+    """``page`` (>= 1) and ``page_size`` (1..100, default 20) from the query; 400 on anything else."""
+    try:
+        page = int(request.query.get("page", 1))
+        page_size = int(request.query.get("page_size", DEFAULT_PAGE_SIZE))
+    except ValueError:
+        raise BadRequest("page and page_size must be integers") from None
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
+    return page, page_size
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """An integer id from the path; anything that cannot be one of ours is simply not found."""
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound()
+    return int(raw)
 
 
 def error_response(error: APIError) -> web.Response:

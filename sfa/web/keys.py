@@ -7,3 +7,4 @@ from sfa.db.database import Database
 
 CONFIG = web.AppKey("config", Config)
 DATABASE = web.AppKey("database", Database)
+SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)

@@ -1,0 +1,70 @@
+"""API tokens: created in settings, shown once, stored hashed, revocable; a token acts as its user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pypika import Order, PostgreSQLQuery, Table, functions
+from pypika.terms import Parameter
+
+from sfa.accounts.secrets import digest, new_secret
+from sfa.accounts.users import COLUMNS as USER_COLUMNS
+from sfa.accounts.users import User, users
+
+api_tokens = Table("api_tokens")
+
+TOKEN_PREFIX = "sfa_"
+COLUMNS = ("id", "user_id", "name", "prefix", "last_used_at", "revoked_at", "inserted_at")
+MAX_NAME_LENGTH = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    inserted_at: datetime
+
+
+def looks_like_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX) and 40 <= len(value) <= 64
+
+
+async def create_api_token(db, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """A new token for ``user_id``: its row and the secret, which is never stored and never shown again."""
+    secret = new_secret(TOKEN_PREFIX)
+    query = (PostgreSQLQuery.into(api_tokens).columns("user_id", "name", "token_hash", "prefix")
+             .insert(Parameter("$1"), Parameter("$2"), Parameter("$3"), Parameter("$4")).returning(*COLUMNS))
+    row = await db.pool.fetchrow(str(query), user_id, name, digest(secret), secret[:12])
+    return ApiToken(**dict(row)), secret
+
+
+async def list_api_tokens(db, user_id: int) -> list[ApiToken]:
+    query = (PostgreSQLQuery.from_(api_tokens).select(*COLUMNS).where(api_tokens.user_id == Parameter("$1"))
+             .orderby(api_tokens.id, order=Order.desc))
+    return [ApiToken(**dict(row)) for row in await db.pool.fetch(str(query), user_id)]
+
+
+async def revoke_api_token(db, user_id: int, token_id: int) -> bool:
+    """Revoke one of ``user_id``'s own tokens; False when there is no such live token of theirs."""
+    query = (PostgreSQLQuery.update(api_tokens).set(api_tokens.revoked_at, functions.Now())
+             .where((api_tokens.id == Parameter("$1")) & (api_tokens.user_id == Parameter("$2"))
+                    & api_tokens.revoked_at.isnull()))
+    return await db.pool.execute(str(query), token_id, user_id) == "UPDATE 1"
+
+
+async def user_for_token(db, secret: str) -> User | None:
+    """The owner of a live (unrevoked) token, whatever the owner's status; None for anything else."""
+    if not looks_like_token(secret):
+        return None
+    query = (PostgreSQLQuery.update(api_tokens).set(api_tokens.last_used_at, functions.Now())
+             .from_(users)
+             .where((api_tokens.token_hash == Parameter("$1")) & api_tokens.revoked_at.isnull()
+                    & (users.id == api_tokens.user_id))
+             .returning(*(users.field(name) for name in USER_COLUMNS)))
+    row = await db.pool.fetchrow(str(query), digest(secret))
+    return None if row is None else User(**dict(row))

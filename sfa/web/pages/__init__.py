@@ -1,0 +1,1 @@
+"""Browser pages: server-rendered HTML with CSRF-protected forms."""
