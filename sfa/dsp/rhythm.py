@@ -150,11 +150,11 @@ def _metrical_level(period: float, accent: np.ndarray, shortest: float, longest:
 def _accent_ratios(peaks: np.ndarray, period: float) -> tuple[float, float]:
     """For beats every `period` frames at their best phase: midpoint accent over beat accent, and the
     weaker over the stronger of the even and odd beats' mean accents."""
-    n = len(peaks)
-    if n <= period * 2:
+    count = int((len(peaks) - period - 1) // period)
+    if count < 2:
         return 0.0, 1.0
     phases = np.arange(int(np.ceil(period)))
-    grid = np.arange(0.0, n - period / 2 - 1, period)[: int((n - period - 1) // period)]
+    grid = period * np.arange(count)
     positions = np.round(phases[:, None] + grid[None, :]).astype(np.int64)
     on = peaks[positions]
     best = int(np.argmax(on.mean(axis=1)))
