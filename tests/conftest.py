@@ -10,7 +10,8 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from sfa.accounts import User, create_api_token, create_user
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
@@ -112,3 +114,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A real user in the test database with a live API token."""
+
+    user: User
+    token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_account(database: Database) -> Callable[..., Awaitable[Account]]:
+    async def make(role: str = "user", *, status: str = "active") -> Account:
+        password = f"pw-{uuid.uuid4().hex}"
+        user = await create_user(database, f"{role}-{uuid.uuid4().hex[:10]}@example.com", password, role=role)
+        if status != "active":
+            await database.pool.execute("UPDATE users SET status = $2 WHERE id = $1", user.id, status)
+        _, token = await create_api_token(database, user.id, "test")
+        return Account(user, token, password)
+
+    return make
