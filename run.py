@@ -28,7 +28,7 @@ LINK = ROOT / ".venv"
 TEST_COMMANDS = {"test"}
 LOCAL_EXTRAS = ("test",)
 
-if sys.version_info < (3, 11):
+if sys.version_info < (3, 11):  # noqa: UP036 -- run.py starts under whatever python3 is on PATH
     sys.exit(f"Sound Forge Alchemy needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
 
 

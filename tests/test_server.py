@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import aiohttp
 import psutil
@@ -15,8 +14,7 @@ from aiohttp import web
 
 from sfa.server import Server
 from tests.conftest import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import ROOT, launch, postgres_processes, read_until
 
 
 class ServerWithSlowRoute(Server):
@@ -65,33 +63,12 @@ async def test_shutdown_cuts_requests_that_outlast_the_grace_period(config):
             await in_flight
 
 
-def launch(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen:
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SFA_")}
-    environ.update({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_SHUTDOWN_S": "5", **env})
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=tmp_path, env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def read_until_serving(proc: subprocess.Popen) -> list[str]:
-    lines = []
-    for line in proc.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("serving: "):
-            return lines
-    raise AssertionError("the server exited before serving:\n" + "\n".join(lines))
-
-
-def postgres_processes(pgdata: Path) -> list[psutil.Process]:
-    return [p for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "postgres" and str(pgdata) in " ".join(p.info["cmdline"] or [])]
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_py_serves_health_then_exits_cleanly_on_a_signal(tmp_path, signum):
     port = free_port()
     proc = launch(tmp_path, SFA_PORT=str(port))
     try:
-        lines = read_until_serving(proc)
+        lines = read_until(proc, "serving: ")
         steps = [line.split(":", 1)[0] for line in lines if not line[:4].isdigit()]
         assert steps == ["venv", "install", "database", "migrations", "serving"]
         assert lines[-1] == f"serving: http://127.0.0.1:{port}"
@@ -117,9 +94,9 @@ def test_a_second_start_reuses_the_cluster_and_finds_migrations_up_to_date(tmp_p
     for expected in ("applied 0001_accounts.sql", "up to date"):
         proc = launch(tmp_path, SFA_PORT=str(free_port()))
         try:
-            lines = read_until_serving(proc)
+            lines = read_until(proc, "serving: ")
             assert f"migrations: {expected}" in lines[-2]
-            assert "(started)" in [line for line in lines if line.startswith("database:")][0]
+            assert "(started)" in next(line for line in lines if line.startswith("database:"))
             proc.terminate()
             assert proc.wait(timeout=30) == 0
         finally:

@@ -53,10 +53,10 @@ async def change_user(db, actor: User, target_id: int, changes: dict[str, str]) 
             raise Forbidden(f"a {actor.role} cannot grant the {changes['role']} role")
         leaves_super_admins = (changes.get("role", target.role) != "super_admin"
                                or changes.get("status", target.status) != "active")
-        if target.role == "super_admin" and target.active and leaves_super_admins:
-            if len(await conn.fetch(LOCK_SUPER_ADMINS)) <= 1:
-                field = "role" if "role" in changes and changes["role"] != "super_admin" else "status"
-                raise Refused(field, "the last super_admin cannot be demoted or suspended")
+        if (target.role == "super_admin" and target.active and leaves_super_admins
+                and len(await conn.fetch(LOCK_SUPER_ADMINS)) <= 1):
+            field = "role" if "role" in changes and changes["role"] != "super_admin" else "status"
+            raise Refused(field, "the last super_admin cannot be demoted or suspended")
         updated = User(**dict(await conn.fetchrow(_update(changes), target_id, *changes.values())))
         if changes.get("status") == "suspended":
             await close_all_sessions(conn, target_id)

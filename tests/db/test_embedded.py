@@ -1,17 +1,9 @@
 import asyncio
 
 import asyncpg
-import psutil
 
 from sfa.db import EmbeddedPostgres
-
-
-def postgres_processes(pgdata) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        if proc.info["name"] == "postgres" and str(pgdata) in " ".join(proc.info["cmdline"] or []):
-            found.append(proc)
-    return found
+from tests.processes import postgres_processes
 
 
 async def select_one(url: str) -> int:
