@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import logging
 import os
 import signal
@@ -22,6 +23,8 @@ from sfa.config import Config, ConfigError, unknown_variables
 from sfa.db import Database, MigrationError
 from sfa.db.embedded import EmbeddedPostgresError
 from sfa.server import Server, step
+from sfa.supervisors.control import SOCKET_NAME, ControlError, ask
+from sfa.supervisors.render import render
 
 log = logging.getLogger("sfa")
 
@@ -114,6 +117,16 @@ async def create_token_command(config: Config, args: argparse.Namespace) -> int:
     return await with_database(config, work)
 
 
+async def status_command(config: Config, args: argparse.Namespace) -> int:
+    """Ask the server running with this SFA_VAR_DIR, over its control socket, for its supervision tree."""
+    try:
+        status = await ask(config.var_dir / SOCKET_NAME, "status")
+    except ControlError as exc:
+        raise CommandError(str(exc)) from None
+    print(json.dumps(status, indent=2) if args.json else render(status["tree"]), flush=True)
+    return 0
+
+
 def run_tests(pytest_args: list[str]) -> int:
     os.chdir(ROOT)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_args])
@@ -139,6 +152,9 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.add_argument("--name", default="cli", help="a name to recognise the token by (default: cli)")
     token.set_defaults(run=create_token_command)
+    status = commands.add_parser("status", help="print the running server's supervision tree (same host)")
+    status.add_argument("--json", action="store_true", help="the tree as JSON, as /api/admin/supervisors has it")
+    status.set_defaults(run=status_command)
     root.set_defaults(run=serve)
     return root
 

@@ -55,6 +55,13 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase", "multiprocQueueBase")
+
+
+def _actor_base(raw: str) -> str:
+    return {base.lower(): base for base in ACTOR_BASES}[raw.lower()]
+
+
 def _path(raw: str) -> Path:
     if not raw:
         raise ValueError
@@ -143,6 +150,22 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("actor_base", "SFA_ACTOR_BASE", "multiprocTCPBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
+            "Thespian system base for the worker processes (each actor in its own OS process)"),
+    Setting("actor_admin_port", "SFA_ACTOR_ADMIN_PORT", "0", _int_in(0, 65535), "an integer 0..65535",
+            "TCP/UDP port of the Thespian admin; 0 picks a free one at start"),
+    Setting("workers_download", "SFA_WORKERS_DOWNLOAD", "3", _int_in(1, 64), "an integer 1..64",
+            "JobWorker processes for the `download` queue"),
+    Setting("workers_processing", "SFA_WORKERS_PROCESSING", "2", _int_in(1, 64), "an integer 1..64",
+            "JobWorker processes for the `processing` queue"),
+    Setting("workers_analysis", "SFA_WORKERS_ANALYSIS", "2", _int_in(1, 64), "an integer 1..64",
+            "JobWorker processes for the `analysis` queue"),
+    Setting("session_idle_s", "SFA_SESSION_IDLE_S", "900", _int_in(1, 604800), "an integer 1..604800 (seconds)",
+            "a UserSession actor with no message this long stops"),
+    Setting("max_restarts", "SFA_MAX_RESTARTS", "3", _int_in(0, 1000), "an integer 0..1000",
+            "restarts a supervisor allows within `SFA_RESTART_PERIOD_S` before it gives up and escalates"),
+    Setting("restart_period_s", "SFA_RESTART_PERIOD_S", "5", _seconds, "a number of seconds >= 0",
+            "the window `SFA_MAX_RESTARTS` counts restarts in"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
 )
@@ -165,6 +188,14 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    actor_base: str
+    actor_admin_port: int
+    workers_download: int
+    workers_processing: int
+    workers_analysis: int
+    session_idle_s: int
+    max_restarts: int
+    restart_period_s: float
     database_url: str | None
 
     @classmethod

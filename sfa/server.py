@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from sfa.accounts.bootstrap import ensure_super_admin
+from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.web import ACCESS_LOG_FORMAT, make_app
+from sfa.web.keys import ACTOR_TREE
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class Server:
         self.config = config
         self.embedded: EmbeddedPostgres | None = None
         self.database: Database | None = None
+        self.tree: ActorTree | None = None
         self.runner: web.AppRunner | None = None
 
     async def open_database(self) -> str:
@@ -58,7 +61,9 @@ class Server:
     async def start(self) -> None:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
+        self.tree = await ActorTree(self.config).start()
         app = self.build_app(self.database)
+        app[ACTOR_TREE] = self.tree
         self.runner = web.AppRunner(app, shutdown_timeout=self.config.shutdown_s,
                                     access_log_format=ACCESS_LOG_FORMAT)
         await self.runner.setup()
@@ -83,6 +88,8 @@ class Server:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.tree is not None:
+            await self.tree.stop()
         if self.database is not None:
             await self.database.close()
         if self.embedded is not None:

@@ -10,7 +10,7 @@ from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
 from sfa.web import health
-from sfa.web.api import admin_users
+from sfa.web.api import admin_supervisors, admin_users
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, SOCKET_TOKEN_KEY
 from sfa.web.pages import accounts, home
@@ -40,6 +40,6 @@ def make_app(config: Config, database: Database) -> web.Application:
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
-    for module in (health, home, accounts, admin_users):
+    for module in (health, home, accounts, admin_users, admin_supervisors):
         app.add_routes(module.routes)
     return app

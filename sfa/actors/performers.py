@@ -1,0 +1,73 @@
+"""The registry of job kinds: which function performs each kind, inside a worker process.
+
+A performer is registered where it is defined, with ``@performer("kind")``; the registry keeps its import
+path (``module:qualname``), which travels to each worker when it starts and is imported there, so the
+function runs in the worker's process and never in the event loop. The registry freezes when an actor
+system starts (workers already running would not learn a later kind), and registering after that raises.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sfa.actors.messages import RunJob
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PermanentError(Exception):
+    """Raised by a performer when retrying cannot help (bad input): the job fails with ``retryable=False``."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a performer gets: the job, the device its worker owns, a way to report progress, and
+    ``state``, a dict that lives as long as the worker process (loaded models, open handles)."""
+
+    job: RunJob
+    device: str
+    report: Callable[[float, str], None]
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class PerformerRegistry:
+    def __init__(self) -> None:
+        self._paths: dict[str, str] = {}
+        self._frozen = False
+
+    def register(self, kind: str) -> Callable[[F], F]:
+        """Decorator: ``fn(ctx: JobContext) -> result`` performs jobs of ``kind``; the result must pickle."""
+
+        def add(fn: F) -> F:
+            if self._frozen:
+                raise RuntimeError(f"performer {kind!r} registered after the actor system started")
+            if kind in self._paths:
+                raise ValueError(f"job kind {kind!r} already performed by {self._paths[kind]}")
+            self._paths[kind] = f"{fn.__module__}:{fn.__qualname__}"
+            return fn
+
+        return add
+
+    def freeze(self) -> Mapping[str, str]:
+        self._frozen = True
+        return dict(self._paths)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+
+def resolve(path: str) -> Callable[[JobContext], Any]:
+    """Import ``module:qualname`` (in the worker process)."""
+    module_name, _, qualname = path.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+PERFORMERS = PerformerRegistry()
+performer = PERFORMERS.register

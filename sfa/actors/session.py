@@ -1,0 +1,119 @@
+"""``UserSession``: one in-loop actor per active user session, and ``SessionSupervisor``, which owns them.
+
+A session holds what belongs to one signed-in user while they are active: live subscriptions, rate-limit
+hits and provider tokens. It starts on first use (``await sessions.session(key)``), ends by itself after
+``SFA_SESSION_IDLE_S`` without a message, and is ``transient``: restarted (empty) if it crashes, gone for
+good once it ends normally. A crash costs that one session, never its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from sfa.actors.inloop import InLoopActor
+from sfa.supervisors import ChildSpec, Intensity, Restart, Supervisor
+
+log = logging.getLogger(__name__)
+
+# Sessions are many and independent: one crashing often should not take the others down.
+SESSIONS_INTENSITY = Intensity(100, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """Answered with the session's topics, a frozenset."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutToken:
+    provider: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class GetToken:
+    provider: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """Count one request against a rate limit: answered with the hits in the last ``window_s``, this included."""
+
+    bucket: str
+    window_s: float
+
+
+class UserSession(InLoopActor):
+    kind = "user_session"
+
+    def __init__(self, key: str, *, idle_s: float) -> None:
+        super().__init__(key, idle_s=idle_s)
+        self.topics: set[str] = set()
+        self.tokens: dict[str, str] = {}
+        self.hits: dict[str, deque[float]] = {}
+
+    async def handle(self, message: Any) -> Any:
+        match message:
+            case Subscribe(topic):
+                self.topics.add(topic)
+            case Unsubscribe(topic):
+                self.topics.discard(topic)
+            case Subscriptions():
+                return frozenset(self.topics)
+            case PutToken(provider, token):
+                self.tokens[provider] = token
+            case GetToken(provider):
+                return self.tokens.get(provider)
+            case Hit(bucket, window_s):
+                now = time.monotonic()
+                hits = self.hits.setdefault(bucket, deque())
+                hits.append(now)
+                while hits[0] <= now - window_s:
+                    hits.popleft()
+                return len(hits)
+            case _:
+                log.warning("session %s dropped an unknown message %r", self.name, message)
+
+
+class SessionSupervisor(Supervisor):
+    """A dynamic supervisor of :class:`UserSession` actors, one per session key."""
+
+    def __init__(self, name: str = "sessions", *, idle_s: float, intensity: Intensity = SESSIONS_INTENSITY) -> None:
+        super().__init__(name, intensity=intensity)
+        self.idle_s = idle_s
+        self._starting: dict[str, asyncio.Task] = {}
+
+    async def session(self, key: str) -> UserSession:
+        """The session for ``key``, started if it is not running."""
+        while (running := self.child(self._name_of(key))) is None:
+            starting = self._starting.get(key)
+            if starting is None:
+                starting = self._starting[key] = asyncio.create_task(self._start_session(key))
+                starting.add_done_callback(lambda _: self._starting.pop(key, None))
+            await asyncio.shield(starting)
+        return running
+
+    async def _start_session(self, key: str) -> None:
+        async def start() -> UserSession:
+            return await UserSession(key, idle_s=self.idle_s).start()
+
+        await self.start_child(ChildSpec(self._name_of(key), start, Restart.TRANSIENT, kind=UserSession.kind))
+
+    @staticmethod
+    def _name_of(key: str) -> str:
+        return f"session:{key}"

@@ -1,0 +1,103 @@
+"""``ActorTree``: the application's supervision tree, as the server starts and stops it.
+
+```
+root (one_for_one)
+├─ download     worker_pool: SFA_WORKERS_DOWNLOAD JobWorker processes
+├─ processing   worker_pool: SFA_WORKERS_PROCESSING JobWorker processes
+├─ analysis     worker_pool: SFA_WORKERS_ANALYSIS JobWorker processes
+├─ gpu          worker_pool: one GpuWorker per GPU, or one on the CPU without any
+└─ sessions     UserSession actors in the event loop, one per active session
+```
+Every supervisor allows ``SFA_MAX_RESTARTS`` restarts in ``SFA_RESTART_PERIOD_S``. If the root itself gives
+up, the workers stay down and the status tree says so; the web endpoint keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sfa.actors.performers import PERFORMERS
+from sfa.actors.pool import WorkerPool
+from sfa.actors.session import SessionSupervisor
+from sfa.actors.system import ActorSystemBridge
+from sfa.actors.workers import GpuWorker, JobWorker
+from sfa.config import Config
+from sfa.supervisors import ChildSpec, Exit, Intensity, Supervisor
+from sfa.supervisors.control import SOCKET_NAME, ControlChannel
+
+log = logging.getLogger(__name__)
+
+JOB_WORKER = f"{JobWorker.__module__}.{JobWorker.__qualname__}"
+GPU_WORKER = f"{GpuWorker.__module__}.{GpuWorker.__qualname__}"
+
+
+def gpu_devices() -> list[str]:
+    """``cuda:N`` for each GPU torch sees; ``["cpu"]`` without torch or without GPUs."""
+    try:
+        import torch
+    except ImportError:
+        return ["cpu"]
+    return [f"cuda:{index}" for index in range(torch.cuda.device_count())] or ["cpu"]
+
+
+class ActorTree:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.intensity = Intensity(config.max_restarts, config.restart_period_s)
+        self.bridge: ActorSystemBridge | None = None
+        self.pools: dict[str, WorkerPool] = {}
+        self.gpu: WorkerPool | None = None
+        self.root: Supervisor | None = None
+        self.control: ControlChannel | None = None
+
+    async def start(self) -> ActorTree:
+        performers = PERFORMERS.freeze()
+        try:
+            self.bridge = await ActorSystemBridge(self.config.actor_base, admin_port=self.config.actor_admin_port,
+                                                  log_level=self.config.log_level).start()
+            counts = {"download": self.config.workers_download, "processing": self.config.workers_processing,
+                      "analysis": self.config.workers_analysis}
+            self.pools = {queue: WorkerPool(queue, self.bridge, devices=["cpu"] * count, actor_class=JOB_WORKER,
+                                            worker_kind="job_worker", performers=performers,
+                                            intensity=self.intensity)
+                          for queue, count in counts.items()}
+            self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
+                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity)
+            specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
+            specs.append(ChildSpec("sessions", self._start_sessions, kind="supervisor"))
+            self.root = await Supervisor("root", specs, intensity=self.intensity).start()
+            self.root.done.add_done_callback(self._root_ended)
+            self.control = await ControlChannel(self.config.var_dir / SOCKET_NAME, {"status": self.snapshot}).start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("supervision tree up: %d worker processes in session %s", len(self.bridge.processes()),
+                 self.bridge.session_id)
+        return self
+
+    @property
+    def sessions(self) -> SessionSupervisor:
+        """The running session supervisor (a new one after a restart)."""
+        return self.root.child("sessions")
+
+    async def _start_sessions(self) -> SessionSupervisor:
+        return await SessionSupervisor(idle_s=self.config.session_idle_s).start()
+
+    def _root_ended(self, done: Any) -> None:
+        exit: Exit = done.result()
+        if not exit.normal:
+            log.critical("the root supervisor gave up (%s): no workers run until the server restarts", exit.reason)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"actor_base": self.bridge.base, "admin_port": self.bridge.admin_port,
+                "actor_session": self.bridge.session_id, "actor_processes": len(self.bridge.processes()),
+                "tree": self.root.snapshot()}
+
+    async def stop(self) -> None:
+        if self.control is not None:
+            await self.control.stop()
+        if self.root is not None:
+            await self.root.stop()
+        if self.bridge is not None:
+            await self.bridge.stop()

@@ -1,0 +1,158 @@
+"""``WorkerProcess``: the event loop's handle on one ``JobWorker`` or ``GpuWorker`` process.
+
+It is what a worker pool's supervisor supervises: ``done`` resolves when the nursery reports the process
+gone, and a job running there at that moment fails with :class:`WorkerCrashed`, so the queue can run it
+again (attempt + 1) on another worker. A worker runs one job at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from thespian.actors import ActorAddress, ActorExitRequest
+
+from sfa.actors.messages import Exited, JobDone, JobFailed, JobProgress, Ready, RunJob, SpawnFailed
+from sfa.actors.system import ActorSystemBridge
+from sfa.supervisors import SHUTDOWN, Exit, crashed
+
+log = logging.getLogger(__name__)
+
+SPAWN_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+
+ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
+
+
+class WorkerCrashed(RuntimeError):
+    """The worker's process died while it ran the job; the job itself may be fine: run it again."""
+
+    def __init__(self, job_id: int, worker: str, pid: int | None) -> None:
+        super().__init__(f"worker {worker} (pid {pid}) died while running job {job_id}")
+        self.job_id, self.worker, self.pid = job_id, worker, pid
+
+
+class JobError(RuntimeError):
+    """The performer raised; ``retryable`` is false when it said retrying cannot help."""
+
+    def __init__(self, job_id: int, error: str, retryable: bool) -> None:
+        super().__init__(f"job {job_id} failed: {error}")
+        self.job_id, self.error, self.retryable = job_id, error, retryable
+
+
+class WorkerProcess:
+    def __init__(self, bridge: ActorSystemBridge, name: str, *, kind: str, actor_class: str, device: str,
+                 performers: Mapping[str, str]) -> None:
+        self.bridge = bridge
+        self.name = name
+        self.kind = kind
+        self.actor_class = actor_class
+        self.device = device
+        self.performers = performers
+        self.pid: int | None = None
+        self.address: ActorAddress | None = None
+        self.started_at = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[Exit] = loop.create_future()
+        self._ready: asyncio.Future[Ready] = loop.create_future()
+        self._ref: int | None = None
+        self._job: RunJob | None = None
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._stopping = False
+        self._killed = False
+
+    async def start(self) -> WorkerProcess:
+        self._ref = await self.bridge.spawn(self.actor_class, self.device, self.performers, self._receive)
+        try:
+            ready = await asyncio.wait_for(self._ready, SPAWN_TIMEOUT_S)
+        except BaseException:
+            self.bridge.forget(self._ref)
+            raise
+        self.pid, self.address = ready.pid, ready.address
+        self.started_at = time.monotonic()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.address is not None and not self.done.done() and not self._killed
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    async def perform(self, job: RunJob, on_progress: ProgressCallback | None = None) -> Any:
+        """Run ``job`` here and return its result; raise :class:`JobError` or :class:`WorkerCrashed`."""
+        if self._job is not None or not self.alive:
+            raise RuntimeError(f"worker {self.name} cannot take job {job.job_id}: it is busy or gone")
+        self._job = job
+        try:
+            await self.bridge.tell(self.address, job)
+            while True:
+                match await self._inbox.get():
+                    case JobProgress() as progress:
+                        if on_progress is not None and (pending := on_progress(progress)) is not None:
+                            await pending
+                    case JobDone(result=result):
+                        return result
+                    case JobFailed(error=error, retryable=retryable):
+                        raise JobError(job.job_id, error, retryable)
+                    case Exited():
+                        raise WorkerCrashed(job.job_id, self.name, self.pid)
+        finally:
+            self._job = None
+
+    async def stop(self) -> None:
+        """Ask the actor to exit; SIGKILL its process if it has not within ``STOP_TIMEOUT_S``."""
+        if self.done.done():
+            return
+        self._stopping = True
+        if self.address is not None:
+            await self.bridge.tell(self.address, ActorExitRequest())
+        try:
+            await asyncio.wait_for(asyncio.shield(self.done), STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("worker %s (pid %s) ignored the exit request; killing it", self.name, self.pid)
+            self.kill()
+            await self.done
+
+    def kill(self) -> None:
+        self._killed = True
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def status(self) -> dict[str, Any]:
+        state = "stopping" if self._stopping else "busy" if self._job is not None else "idle"
+        return {"kind": self.kind, "pid": self.pid, "state": state, "device": self.device,
+                "mailbox_depth": self._inbox.qsize() + (self._job is not None),
+                "current_job": None if self._job is None else self._job.job_id,
+                "uptime_s": round(time.monotonic() - self.started_at, 3)}
+
+    def _receive(self, message: Any) -> None:
+        match message:
+            case Ready():
+                self._ready.set_result(message)
+            case SpawnFailed(error=error):
+                self._ready.set_exception(RuntimeError(f"could not start {self.actor_class}: {error}"))
+            case Exited():
+                self._exited()
+            case JobProgress() | JobDone() | JobFailed() if self._job and message.job_id == self._job.job_id:
+                self._inbox.put_nowait(message)
+            case _:
+                log.warning("worker %s dropped %r", self.name, message)
+
+    def _exited(self) -> None:
+        self.bridge.forget(self._ref)
+        if self._job is not None:
+            self._inbox.put_nowait(Exited())
+        if not self._ready.done():
+            self._ready.set_exception(RuntimeError(f"{self.actor_class} exited while starting"))
+        exit = SHUTDOWN if self._stopping else crashed(f"process {self.pid} exited")
+        if not self.done.done():
+            self.done.set_result(exit)

@@ -1,0 +1,86 @@
+"""``JobWorker`` and ``GpuWorker``: Thespian actors, each in its own process, that perform one job at a time.
+
+The performer runs in a thread of the worker process, not in ``receiveMessage``: Thespian transmits what
+an actor sends only once its handler returns, so progress sent from a handler busy with the job would all
+arrive at the end. The actor keeps handling messages and, every ``PUMP`` while a job runs, forwards what
+the job thread queued (progress, then the outcome) to the bridge.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from datetime import timedelta
+from typing import Any
+
+from thespian.actors import ActorAddress, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
+
+from sfa.actors.messages import JOB_OUTCOMES, Envelope, JobDone, JobFailed, JobProgress, Ready, RunJob, Start
+from sfa.actors.performers import JobContext, PermanentError, resolve
+
+log = logging.getLogger(__name__)
+
+PUMP = timedelta(milliseconds=20)
+
+
+class JobWorker(ActorTypeDispatcher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.start: Start | None = None
+        self.outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.state: dict[str, Any] = {}
+        self.running: RunJob | None = None
+
+    def receiveMsg_Start(self, message: Start, sender: ActorAddress) -> None:
+        self.start = message
+        self.send(message.reply_to, Envelope(message.ref, Ready(os.getpid(), self.myAddress)))
+
+    def receiveMsg_RunJob(self, job: RunJob, sender: ActorAddress) -> None:
+        if self.running is not None:
+            log.error("worker %d got job %s while running job %s; dropped", os.getpid(), job.job_id,
+                      self.running.job_id)
+            return
+        self.running = job
+        threading.Thread(target=self.perform, args=(job,), name=f"job-{job.job_id}", daemon=True).start()
+        self.wakeupAfter(PUMP)
+
+    def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender: ActorAddress) -> None:
+        while not self.outbox.empty():
+            update = self.outbox.get()
+            self.send(self.start.reply_to, Envelope(self.start.ref, update))
+            if isinstance(update, JOB_OUTCOMES):
+                self.running = None
+        if self.running is not None:
+            self.wakeupAfter(PUMP)
+
+    def receiveMsg_ActorSystemMessage(self, message: ActorSystemMessage, sender: ActorAddress) -> None:
+        """Thespian acts on its own messages (an exit request, for one) after this returns."""
+
+    def receiveUnrecognizedMessage(self, message: object, sender: ActorAddress) -> None:
+        log.warning("%s dropped an unknown message %r", type(self).__name__, message)
+
+    def perform(self, job: RunJob) -> None:
+        """The job thread. Its catch-all is the job's outcome, not error hiding: any exception fails the job."""
+        def report(progress: float, message: str = "") -> None:
+            self.outbox.put(JobProgress(job.job_id, progress, message))
+
+        path = self.start.performers.get(job.kind)
+        if path is None:
+            self.outbox.put(JobFailed(job.job_id, f"no performer for job kind {job.kind!r}", retryable=False))
+            return
+        try:
+            result = resolve(path)(JobContext(job, self.start.device, report, self.state))
+        except PermanentError as exc:
+            self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
+        except Exception as exc:  # the job's outcome, see the docstring
+            log.exception("job %s (%s, attempt %d) failed", job.job_id, job.kind, job.attempt)
+            self.outbox.put(JobFailed(job.job_id, f"{type(exc).__name__}: {exc}", retryable=True))
+        else:
+            self.outbox.put(JobDone(job.job_id, result))
+
+
+class GpuWorker(JobWorker):
+    """A JobWorker bound to one device (``cuda:N``, or ``cpu`` on a host without GPUs); its ``state`` holds
+    the models it has loaded there, so they stay loaded between jobs."""

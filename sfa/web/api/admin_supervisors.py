@@ -1,0 +1,25 @@
+"""``GET /api/admin/supervisors``: the live supervision tree, for operators (admin or higher).
+
+The same snapshot ``python3 run.py status`` prints: for each node its name, kind, strategy and intensity;
+for each child its pid, state, restarts within the window, mailbox depth, current job id and uptime.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sfa.web.auth import require_role
+from sfa.web.envelope import data
+from sfa.web.errors import APIError
+from sfa.web.keys import ACTOR_TREE
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/admin/supervisors")
+@require_role("admin")
+async def supervisors(request: web.Request) -> web.Response:
+    tree = request.app.get(ACTOR_TREE)
+    if tree is None:
+        raise APIError("this server runs no supervision tree", status=503)
+    return data(tree.snapshot())

@@ -1,0 +1,32 @@
+"""A real Thespian actor system per test (its own free admin port), and worker pools on it."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sfa.actors.performers import PERFORMERS
+from sfa.actors.pool import WorkerPool
+from sfa.actors.system import ActorSystemBridge
+from sfa.actors.tree import GPU_WORKER, JOB_WORKER
+from sfa.supervisors import Intensity
+from sfa.supervisors.supervisor import DEFAULT_INTENSITY
+from tests.actors import jobs  # noqa: F401  (registers the test job kinds)
+
+
+@pytest.fixture
+async def bridge() -> AsyncIterator[ActorSystemBridge]:
+    bridge = await ActorSystemBridge(log_level="error").start()
+    yield bridge
+    await bridge.stop()
+    assert bridge.processes() == []
+
+
+def job_pool(bridge: ActorSystemBridge, name: str = "download", workers: int = 3,
+             intensity: Intensity = DEFAULT_INTENSITY) -> WorkerPool:
+    return WorkerPool(name, bridge, devices=["cpu"] * workers, actor_class=JOB_WORKER, worker_kind="job_worker",
+                      performers=PERFORMERS.freeze(), intensity=intensity)
+
+
+def gpu_pool(bridge: ActorSystemBridge, devices: list[str]) -> WorkerPool:
+    return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_kind="gpu_worker",
+                      performers=PERFORMERS.freeze())
