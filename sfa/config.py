@@ -45,6 +45,13 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _positive_seconds(raw: str) -> float:
+    value = _seconds(raw)
+    if value == 0:
+        raise ValueError
+    return value
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.lower()
@@ -150,6 +157,14 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("socket_idle_timeout_s", "SFA_SOCKET_IDLE_TIMEOUT_S", "60", _positive_seconds,
+            "a number of seconds > 0",
+            "a channel socket that sends nothing (not even a heartbeat) this long is closed"),
+    Setting("socket_outbox_max", "SFA_SOCKET_OUTBOX_MAX", "1000", _int_in(1, 1_000_000),
+            "an integer 1..1000000",
+            "frames a socket may have waiting for a slow client before it is disconnected"),
+    Setting("longpoll_window_s", "SFA_LONGPOLL_WINDOW_S", "10", _positive_seconds, "a number of seconds > 0",
+            "how long a long-poll request waits for messages; a session without a poll for 1.5x this ends"),
     Setting("actor_base", "SFA_ACTOR_BASE", "multiprocTCPBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
             "Thespian system base for the worker processes (each actor in its own OS process)"),
     Setting("actor_admin_port", "SFA_ACTOR_ADMIN_PORT", "0", _int_in(0, 65535), "an integer 0..65535",
@@ -188,6 +203,9 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    socket_idle_timeout_s: float
+    socket_outbox_max: int
+    longpoll_window_s: float
     actor_base: str
     actor_admin_port: int
     workers_download: int

@@ -16,6 +16,7 @@ from sfa.accounts.bootstrap import ensure_super_admin
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
+from sfa.pubsub import PubSub
 from sfa.web import ACCESS_LOG_FORMAT, make_app
 from sfa.web.keys import ACTOR_TREE
 
@@ -41,6 +42,7 @@ class Server:
         self.embedded: EmbeddedPostgres | None = None
         self.database: Database | None = None
         self.tree: ActorTree | None = None
+        self.pubsub: PubSub | None = None
         self.runner: web.AppRunner | None = None
 
     async def open_database(self) -> str:
@@ -62,6 +64,7 @@ class Server:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
         self.tree = await ActorTree(self.config).start()
+        self.pubsub = await PubSub(self.database).start()
         app = self.build_app(self.database)
         app[ACTOR_TREE] = self.tree
         self.runner = web.AppRunner(app, shutdown_timeout=self.config.shutdown_s,
@@ -83,13 +86,15 @@ class Server:
         step("login", f"{base}/users/log_in; API keys: {base}/users/settings or `python3 run.py create-token EMAIL`")
 
     def build_app(self, database: Database) -> web.Application:
-        return make_app(self.config, database)
+        return make_app(self.config, database, self.pubsub)
 
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
         if self.tree is not None:
             await self.tree.stop()
+        if self.pubsub is not None:
+            await self.pubsub.stop()
         if self.database is not None:
             await self.database.close()
         if self.embedded is not None:

@@ -9,10 +9,12 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
-from sfa.web import health
+from sfa.pubsub import PubSub
+from sfa.web import health, phoenix
 from sfa.web.api import admin_supervisors, admin_users
+from sfa.web.auth import authenticate_socket
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, SOCKET_TOKEN_KEY
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY
 from sfa.web.pages import accounts, home
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
@@ -27,7 +29,8 @@ def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
                                   max_age=SESSION_MAX_AGE_S)
 
 
-def make_app(config: Config, database: Database) -> web.Application:
+def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -> web.Application:
+    """The app; without ``pubsub`` it runs one of its own, started and stopped with the app."""
     secret_key = load_secret_key(config.secret_key, config.var_dir)
     app = web.Application(middlewares=[
         request_id_middleware,
@@ -37,9 +40,24 @@ def make_app(config: Config, database: Database) -> web.Application:
     ])
     app[CONFIG] = config
     app[DATABASE] = database
+    app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors):
         app.add_routes(module.routes)
+    phoenix.setup(app, authenticate=authenticate_socket)
     return app
+
+def app_owned_pubsub(app: web.Application, database: Database) -> PubSub:
+    pubsub = PubSub(database)
+
+    async def start(app: web.Application) -> None:
+        await pubsub.start()
+
+    async def stop(app: web.Application) -> None:
+        await pubsub.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return pubsub

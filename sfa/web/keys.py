@@ -1,12 +1,21 @@
 """Typed keys for what the application holds (``app[CONFIG]``), shared by every route module."""
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db.database import Database
+from sfa.pubsub import PubSub
+
+if TYPE_CHECKING:
+    from sfa.web.phoenix.endpoint import PhoenixEndpoint
 
 CONFIG = web.AppKey("config", Config)
 DATABASE = web.AppKey("database", Database)
 ACTOR_TREE = web.AppKey("actor_tree", ActorTree)
 SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)
+PUBSUB = web.AppKey("pubsub", PubSub)
+# Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
+PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")

@@ -1,0 +1,140 @@
+"""Fan-out between server processes over PostgreSQL LISTEN/NOTIFY.
+
+A broadcast travels as one NOTIFY on :data:`CHANNEL` carrying ``{"o": origin, "t", "e", "p"}``. A body too
+big for NOTIFY is stored in ``pubsub_payloads`` and the NOTIFY carries ``{"o": origin, "r": id}`` instead,
+so nothing is dropped for its size. Each process listens on one connection of its own and skips what it
+published itself (it delivered that locally already).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+
+import asyncpg
+from pypika import Query, Table
+from pypika.functions import Function
+from pypika.terms import Parameter
+
+from sfa.db.database import Database
+from sfa.pubsub.broadcast import Broadcast, dumps
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "sfa_pubsub"
+# PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+MAX_NOTIFY_BYTES = 7999
+PAYLOAD_RETENTION_S = 600.0
+RECONNECT_MAX_S = 5.0
+
+pubsub_payloads = Table("pubsub_payloads")
+
+NOTIFY = str(Query.select(Function("pg_notify", Parameter("$1"), Parameter("$2"))))
+SELECT_BODY = str(Query.from_(pubsub_payloads).select(pubsub_payloads.body)
+                  .where(pubsub_payloads.id == Parameter("$1")))
+# A data-modifying CTE, which pypika cannot express: storing a body and dropping long-read ones is one trip.
+STORE_BODY = """
+WITH expired AS (
+    DELETE FROM pubsub_payloads WHERE inserted_at < now() - make_interval(secs => $2)
+)
+INSERT INTO pubsub_payloads (body) VALUES ($1) RETURNING id
+"""
+
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+async def notify(conn: Connection, message: Broadcast, *, origin: str = "") -> None:
+    """Send ``message`` to every listening process; inside a transaction it is sent at commit.
+
+    ``origin`` names the sending PubSub, whose own listener skips the message; leave it empty elsewhere.
+    """
+    body = dumps({"o": origin, "t": message.topic, "e": message.event, "p": message.payload})
+    if len(body.encode()) > MAX_NOTIFY_BYTES:
+        ref = await conn.fetchval(STORE_BODY, body, PAYLOAD_RETENTION_S)
+        body = dumps({"o": origin, "r": ref})
+    await conn.execute(NOTIFY, CHANNEL, body)
+
+
+class PostgresListener:
+    """The LISTEN side: one dedicated connection, re-established with back-off when it drops.
+
+    Notifications are decoded in arrival order by one consumer task, so a stored body that must first be
+    read does not let later broadcasts overtake it. Broadcasts sent while the connection is down are lost.
+    """
+
+    def __init__(self, database: Database, origin: str, deliver: Callable[[Broadcast], None]) -> None:
+        self._database = database
+        self._origin = origin
+        self._deliver = deliver
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._conn: asyncpg.Connection | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self._listen()
+        self._spawn(self._consume())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._conn is not None:
+            await self._conn.close()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self._database.url)
+        conn.add_termination_listener(self._on_lost)
+        await conn.add_listener(CHANNEL, self._on_notify)
+        self._conn = conn
+
+    def _on_lost(self, conn: asyncpg.Connection) -> None:
+        if not self._stopping:
+            log.warning("pubsub: lost the LISTEN connection; reconnecting")
+            self._spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("pubsub: reconnect failed (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+            else:
+                log.info("pubsub: listening again")
+                return
+
+    def _on_notify(self, conn: asyncpg.Connection, pid: int, channel: str, payload: str) -> None:
+        self._inbox.put_nowait(payload)
+
+    async def _consume(self) -> None:
+        while True:
+            raw = await self._inbox.get()
+            try:
+                envelope = json.loads(raw)
+                if envelope["o"] == self._origin:
+                    continue
+                if "r" in envelope:
+                    envelope = await self._stored(envelope["r"])
+                message = Broadcast(envelope["t"], envelope["e"], envelope["p"])
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("pubsub: dropped a notification that is no broadcast (%s): %.200s", exc, raw)
+                continue
+            self._deliver(message)
+
+    async def _stored(self, ref: int) -> dict:
+        async with self._database.pool.acquire() as conn:
+            body = await conn.fetchval(SELECT_BODY, ref)
+        if body is None:
+            raise KeyError(f"stored body {ref} is gone")
+        return json.loads(body)

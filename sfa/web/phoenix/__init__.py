@@ -1,0 +1,45 @@
+"""The Phoenix channel protocol, so ``phoenix`` JS clients connect unchanged: ``/socket/websocket`` and
+``/socket/longpoll``, serializers V1 and V2, one in-loop actor per socket and per joined channel.
+
+``setup(app, authenticate=...)`` mounts it; channels are routed by :class:`ChannelRouter`, which takes
+more routes (``app[PHOENIX].router.add(pattern, ChannelClass)``) until the app starts.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sfa.web.keys import CONFIG, DATABASE, PHOENIX, PUBSUB
+from sfa.web.phoenix.channel import Channel, Error, JoinRefused, Ok, SocketContext, handles
+from sfa.web.phoenix.channels import product_router
+from sfa.web.phoenix.endpoint import Authenticator, PhoenixEndpoint
+from sfa.web.phoenix.message import Message, Reply
+from sfa.web.phoenix.router import ChannelRouter
+from sfa.web.phoenix.socket import SocketLimits
+from sfa.web.phoenix.transports.longpoll import SESSIONS, LongPollSessions, longpoll
+from sfa.web.phoenix.transports.websocket import websocket
+
+__all__ = [
+    "Channel", "ChannelRouter", "Error", "JoinRefused", "Message", "Ok", "PhoenixEndpoint", "Reply",
+    "SocketContext", "handles", "setup",
+]
+
+
+def setup(app: web.Application, *, authenticate: Authenticator) -> PhoenixEndpoint:
+    config = app[CONFIG]
+    endpoint = PhoenixEndpoint(
+        router=product_router(), authenticate=authenticate, database=app[DATABASE], pubsub=app[PUBSUB],
+        limits=SocketLimits(config.socket_idle_timeout_s, config.socket_outbox_max),
+        longpoll_window_s=config.longpoll_window_s,
+    )
+    app[PHOENIX] = endpoint
+    app[SESSIONS] = LongPollSessions()
+    app.router.add_get("/socket/websocket", websocket)
+    app.router.add_route("*", "/socket/longpoll", longpoll)
+    app.on_startup.append(_freeze_router)
+    app.on_shutdown.append(endpoint.shutdown)
+    return endpoint
+
+
+async def _freeze_router(app: web.Application) -> None:
+    app[PHOENIX].router.freeze()

@@ -1,0 +1,145 @@
+"""The in-loop actor that runs one joined channel: an asyncio task reading a mailbox (Phoenix.Channel.Server).
+
+Its mailbox takes the client's pushes for the topic and the PubSub broadcasts the channel subscribed to.
+It exits normally on ``phx_leave`` or when stopped, and abnormally when a handler raises; either way it
+tells its socket with :class:`ChannelExited`, and the socket tells the client (``phx_close`` or
+``phx_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sfa.pubsub import Broadcast
+from sfa.web.phoenix.channel import Channel, Error, JoinRefused, Ok
+from sfa.web.phoenix.message import Message, Outgoing, Payload, Reply
+
+log = logging.getLogger(__name__)
+
+LEGAL_RESULTS = "None, Ok(response) or Error(response)"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelExited:
+    server: ChannelServer
+    crashed: bool
+
+
+class ChannelServer:
+    def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None],
+                 on_exit: Callable[[ChannelExited], None]) -> None:
+        self.channel = channel
+        self._send = send
+        self._on_exit = on_exit
+        self._mailbox: asyncio.Queue[Message | Broadcast] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.channel.topic
+
+    @property
+    def join_ref(self) -> str | None:
+        return self.channel.join_ref
+
+    async def join(self, payload: Payload, ref: str | None) -> bool:
+        """Start the actor and run the channel's join; True once joined, False when refused or crashed.
+
+        The join reply is sent from the actor itself, before anything the channel pushes afterwards.
+        """
+        joined: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(payload, ref, joined), name=f"channel {self.topic}")
+        return await joined
+
+    def send(self, message: Message | Broadcast) -> None:
+        self._mailbox.put_nowait(message)
+
+    async def stop(self) -> None:
+        """Stop the actor (a normal exit) and wait until it has."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self, payload: Payload, ref: str | None, joined: asyncio.Future[bool]) -> None:
+        started = time.perf_counter()
+        try:
+            response = await self._join(payload)
+        except JoinRefused as refused:
+            self._reply(ref, "error", refused.response)
+            log.info("join %s refused in %.1f ms: %s", self.topic, _ms_since(started), refused.response)
+            joined.set_result(False)
+            return
+        except Exception:
+            log.exception("join %s crashed", self.topic)
+            self._reply(ref, "error", {"reason": "join crashed"})
+            joined.set_result(False)
+            return
+        subscriptions = [self.channel.context.pubsub.subscribe(topic, self.send)
+                         for topic in self.channel.subscriptions()]
+        self._reply(ref, "ok", response)
+        joined.set_result(True)
+        log.info("joined %s as user %s in %.1f ms", self.topic, self.channel.context.user.id,
+                 _ms_since(started))
+        crashed = True
+        try:
+            await self._serve()
+            crashed = False
+        except asyncio.CancelledError:
+            crashed = False
+            raise
+        except Exception:
+            log.exception("channel %s crashed", self.topic)
+        finally:
+            for subscription in subscriptions:
+                subscription.cancel()
+            self._on_exit(ChannelExited(self, crashed))
+
+    async def _join(self, payload: Payload) -> dict:
+        response = await self.channel.join(payload)
+        if not isinstance(response, dict):
+            raise TypeError(f"{type(self.channel).__name__}.join returned {response!r}; expected a dict "
+                            "to accept or JoinRefused to refuse")
+        return response
+
+    async def _serve(self) -> None:
+        while True:
+            message = await self._mailbox.get()
+            match message:
+                case Message(event="phx_leave", ref=ref):
+                    self._reply(ref, "ok", {})
+                    return
+                case Message():
+                    await self._handle_in(message)
+                case Broadcast():
+                    await self.channel.handle_out(message)
+                case _:
+                    log.warning("channel %s dropped an unknown message %r", self.topic, message)
+
+    async def _handle_in(self, message: Message) -> None:
+        started = time.perf_counter()
+        handler = self.channel.handler(message.event)
+        if handler is None:
+            self._reply(message.ref, "error", {"reason": f"unhandled event {message.event!r}"})
+            return
+        match await handler(self.channel, message.payload):
+            case None:
+                pass
+            case Ok(response=response):
+                self._reply(message.ref, "ok", response)
+            case Error(response=response):
+                self._reply(message.ref, "error", response)
+            case other:
+                raise TypeError(f"{type(self.channel).__name__}.{message.event} handler returned {other!r}; "
+                                f"expected {LEGAL_RESULTS}")
+        log.debug("handled %s %s in %.1f ms", self.topic, message.event, _ms_since(started))
+
+    def _reply(self, ref: str | None, status: str, response: Payload) -> None:
+        self._send(Reply(self.topic, status, response, ref, self.join_ref))
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,60 @@
+"""The socket endpoint at ``/socket`` (Phoenix's ``socket "/socket", UserSocket``): negotiates the
+serializer, authenticates the connection, and keeps the live sockets so a shutdown can close them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from sfa.db.database import Database
+from sfa.pubsub import PubSub
+from sfa.web.phoenix.channel import SocketContext
+from sfa.web.phoenix.router import ChannelRouter
+from sfa.web.phoenix.serializers import serializer_for
+from sfa.web.phoenix.socket import DRAINING, PhoenixSocket, SocketLimits
+
+if TYPE_CHECKING:
+    from sfa.accounts import User
+
+log = logging.getLogger(__name__)
+
+Authenticator = Callable[[web.Request, dict[str, str]], Awaitable["User | None"]]
+
+
+class PhoenixEndpoint:
+    def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
+                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float) -> None:
+        self.router = router
+        self.limits = limits
+        self.longpoll_window_s = longpoll_window_s
+        self._authenticate = authenticate
+        self._database = database
+        self._pubsub = pubsub
+        self.sockets: set[PhoenixSocket] = set()
+
+    async def connect(self, request: web.Request, params: dict[str, str], *,
+                      limits: SocketLimits | None = None) -> PhoenixSocket | None:
+        """A started socket, or None when the ``vsn`` is unknown or the connection is not authenticated."""
+        serializer = serializer_for(params.get("vsn"))
+        if serializer is None:
+            log.info("socket refused: unsupported vsn %r", params.get("vsn"))
+            return None
+        user = await self._authenticate(request, params)
+        if user is None:
+            log.info("socket refused: not authenticated")
+            return None
+        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub),
+                               limits or self.limits)
+        self.sockets.add(socket)
+        socket.closed.add_done_callback(lambda _: self.sockets.discard(socket))
+        socket.start()
+        return socket
+
+    async def shutdown(self, app: web.Application | None = None) -> None:
+        """Close every socket as a draining Phoenix endpoint does (code 1012); clients reconnect elsewhere."""
+        for socket in list(self.sockets):
+            socket.close(DRAINING, "server shutting down")

@@ -1,0 +1,197 @@
+"""The in-loop actor behind one client connection, whatever its transport (Phoenix.Socket).
+
+The transport hands it the client's frames with :meth:`PhoenixSocket.receive` and sends what appears in
+:attr:`PhoenixSocket.outbox`. The actor decodes each frame, answers heartbeats, starts a
+:class:`ChannelServer` per joined topic and routes pushes to it. The outbox is bounded: a client that reads
+too slowly to keep up is disconnected (with the reason logged) rather than buffered without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sfa.web.phoenix.channel import SocketContext
+from sfa.web.phoenix.channel_server import ChannelExited, ChannelServer
+from sfa.web.phoenix.message import InvalidMessage, Message, Outgoing, Reply
+from sfa.web.phoenix.router import ChannelRouter
+from sfa.web.phoenix.serializers import Serializer
+
+log = logging.getLogger(__name__)
+
+# Close codes: RFC 6455's, and what Phoenix uses when it drains on shutdown.
+NORMAL, GOING_AWAY, INVALID_DATA, TRY_AGAIN_LATER, DRAINING = 1000, 1001, 1007, 1013, 1012
+INBOX_HIGH_WATER = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    idle_timeout_s: float
+    outbox_max: int
+    max_channels: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    frame: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    code: int
+    reason: str
+
+
+class PhoenixSocket:
+    def __init__(self, serializer: Serializer, router: ChannelRouter, context: SocketContext,
+                 limits: SocketLimits) -> None:
+        self.serializer = serializer
+        self.context = context
+        self.limits = limits
+        self.outbox: asyncio.Queue[str | bytes] = asyncio.Queue(maxsize=limits.outbox_max)
+        self.closed: asyncio.Future[Closed] = asyncio.get_running_loop().create_future()
+        self._router = router
+        self._mailbox: asyncio.Queue[Incoming | ChannelExited] = asyncio.Queue()
+        self._inbox_room = asyncio.Event()
+        self._inbox_room.set()
+        self._channels: dict[str, ChannelServer] = {}
+        self._servers: set[ChannelServer] = set()
+        self._last_heard = asyncio.get_running_loop().time()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"socket of user {self.context.user.id}")
+
+    async def wait_stopped(self) -> None:
+        """Until the actor and every channel it started have stopped."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def touch(self) -> None:
+        """The client is still there (a frame, or a long-poll request)."""
+        self._last_heard = asyncio.get_running_loop().time()
+
+    async def receive(self, frame: str | bytes) -> None:
+        """Queue a client frame; waits while the actor is far behind, which slows the client down."""
+        self.touch()
+        self._mailbox.put_nowait(Incoming(frame))
+        if self._mailbox.qsize() >= INBOX_HIGH_WATER:
+            self._inbox_room.clear()
+            await self._inbox_room.wait()
+
+    def push(self, message: Outgoing) -> None:
+        """Encode ``message`` into the outbox; a full outbox closes the socket."""
+        if self.closed.done():
+            return
+        frame = self.serializer.encode(message)
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("socket of user %s closed: the client fell %d frames behind (outbox full)",
+                        self.context.user.id, self.limits.outbox_max)
+            self.close(TRY_AGAIN_LATER, "outbox full")
+
+    def close(self, code: int, reason: str) -> None:
+        """Stop the actor and its channels; the transport sees :attr:`closed` and disconnects the client."""
+        if self.closed.done():
+            return
+        self.closed.set_result(Closed(code, reason))
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        try:
+            while not self.closed.done():
+                message = await self._next()
+                match message:
+                    case Incoming(frame=frame):
+                        await self._on_frame(frame)
+                    case ChannelExited():
+                        self._on_channel_exit(message)
+                    case None:
+                        pass
+                    case _:
+                        log.warning("socket dropped an unknown message %r", message)
+        finally:
+            self._inbox_room.set()
+            await asyncio.gather(*(server.stop() for server in self._servers), return_exceptions=True)
+
+    async def _next(self) -> Incoming | ChannelExited | None:
+        """The next message, or None after closing the socket for silence."""
+        remaining = self.limits.idle_timeout_s - (asyncio.get_running_loop().time() - self._last_heard)
+        if remaining <= 0:
+            log.info("socket of user %s closed: silent for %gs", self.context.user.id,
+                     self.limits.idle_timeout_s)
+            self.close(NORMAL, "idle timeout")
+            return None
+        try:
+            async with asyncio.timeout(remaining):
+                message = await self._mailbox.get()
+        except TimeoutError:
+            return None
+        if self._mailbox.qsize() < INBOX_HIGH_WATER // 2:
+            self._inbox_room.set()
+        return message
+
+    async def _on_frame(self, frame: str | bytes) -> None:
+        try:
+            message = self.serializer.decode(frame)
+        except InvalidMessage as exc:
+            log.warning("socket of user %s closed: unreadable frame (%s)", self.context.user.id, exc)
+            self.close(INVALID_DATA, f"invalid frame: {exc}"[:120])
+            return
+        match message:
+            case Message(topic="phoenix", event="heartbeat", ref=ref):
+                self.push(Reply("phoenix", "ok", {}, ref))
+            case Message(event="phx_join"):
+                await self._join(message)
+            case Message(topic=topic) if topic in self._channels:
+                self._forward(self._channels[topic], message)
+            case Message(event="phx_leave", topic=topic, ref=ref, join_ref=join_ref):
+                self.push(Reply(topic, "ok", {}, ref, join_ref))
+            case Message(topic=topic, ref=ref, join_ref=join_ref):
+                self.push(Reply(topic, "error", {"reason": "unmatched topic"}, ref, join_ref))
+
+    def _forward(self, server: ChannelServer, message: Message) -> None:
+        # A push for an earlier join of the topic (a stale join_ref) is dropped, as Phoenix does.
+        if message.join_ref is None or message.join_ref == server.join_ref:
+            server.send(message)
+
+    async def _join(self, message: Message) -> None:
+        topic = message.topic
+        channel_class = self._router.match(topic)
+        if channel_class is None:
+            self.push(Reply(topic, "error", {"reason": "unmatched topic"}, message.ref))
+            return
+        if topic in self._channels:
+            await self._replace(self._channels.pop(topic))
+        elif len(self._channels) >= self.limits.max_channels:
+            self.push(Reply(topic, "error", {"reason": "too many channels joined"}, message.ref,
+                            message.join_ref))
+            return
+        # V1 clients send no join_ref: their join's ref identifies the join instead.
+        join_ref = message.ref if message.join_ref is None else message.join_ref
+        server = ChannelServer(channel_class(topic, join_ref, self.context, self.push),
+                               send=self.push, on_exit=self._mailbox.put_nowait)
+        self._servers.add(server)
+        if await server.join(message.payload, message.ref):
+            self._channels[topic] = server
+        else:
+            self._servers.discard(server)
+
+    async def _replace(self, old: ChannelServer) -> None:
+        """A second join of a joined topic: the old channel stops and its client hears ``phx_close``."""
+        log.info("duplicate join of %s: closing join %s", old.topic, old.join_ref)
+        self._servers.discard(old)
+        await old.stop()
+        self.push(Message(old.topic, "phx_close", {}, old.join_ref, old.join_ref))
+
+    def _on_channel_exit(self, exited: ChannelExited) -> None:
+        server = exited.server
+        self._servers.discard(server)
+        if self._channels.get(server.topic) is not server:
+            return
+        del self._channels[server.topic]
+        event, payload = ("phx_error", {"reason": "channel_crash"}) if exited.crashed else ("phx_close", {})
+        self.push(Message(server.topic, event, payload, server.join_ref, server.join_ref))

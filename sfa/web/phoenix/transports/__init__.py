@@ -1,0 +1,1 @@
+"""How frames reach a :class:`~sfa.web.phoenix.socket.PhoenixSocket`: a WebSocket, or HTTP long-polling."""

@@ -1,0 +1,104 @@
+"""``GET /socket/websocket``: the WebSocket transport.
+
+The auth token arrives as the ``token`` query parameter or, from the ``authToken`` client option, as the
+subprotocol ``base64url.bearer.phx.<base64url token>`` beside ``phoenix`` (which we echo). A refused
+connection gets HTTP 403 before any upgrade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+
+from aiohttp import WSMsgType, web
+
+from sfa.web.keys import PHOENIX
+from sfa.web.phoenix.socket import NORMAL, Closed, PhoenixSocket
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "phoenix"
+TOKEN_PREFIX = "base64url.bearer.phx."
+CLOSE_TIMEOUT_S = 2.0
+MAX_FRAME_BYTES = 8 * 1024 * 1024
+
+
+def subprotocol_token(header_values: list[str]) -> str | None:
+    """The token carried in ``Sec-WebSocket-Protocol``, or None (also when it is not valid base64url)."""
+    for value in header_values:
+        for protocol in value.split(","):
+            protocol = protocol.strip()
+            if protocol.startswith(TOKEN_PREFIX):
+                encoded = protocol[len(TOKEN_PREFIX):]
+                try:
+                    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+                except (binascii.Error, ValueError):
+                    return None
+    return None
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    endpoint = request.app[PHOENIX]
+    params = dict(request.query)
+    token = subprotocol_token(request.headers.getall("Sec-WebSocket-Protocol", []))
+    if token is not None:
+        params["token"] = token
+    socket = await endpoint.connect(request, params)
+    if socket is None:
+        raise web.HTTPForbidden()
+    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_FRAME_BYTES)
+    try:
+        await ws.prepare(request)
+    except BaseException:
+        socket.close(NORMAL, "upgrade failed")
+        raise
+    await _serve(request, ws, socket)
+    return ws
+
+
+async def _serve(request: web.Request, ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
+    reader = asyncio.create_task(_read(ws, socket))
+    writer = asyncio.create_task(_write(ws, socket))
+    try:
+        await asyncio.wait((reader, writer, socket.closed), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        socket.close(NORMAL, "client went away")
+        for task in (reader, writer):
+            task.cancel()
+        await asyncio.gather(reader, writer, return_exceptions=True)
+        await socket.wait_stopped()
+        closed = socket.closed.result()
+        await _close(request, ws, closed)
+
+
+async def _read(ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
+    async for frame in ws:
+        match frame.type:
+            case WSMsgType.TEXT | WSMsgType.BINARY:
+                await socket.receive(frame.data)
+            case WSMsgType.ERROR:
+                log.info("websocket error: %s", ws.exception())
+                return
+
+
+async def _write(ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
+    while True:
+        frame = await socket.outbox.get()
+        if isinstance(frame, bytes):
+            await ws.send_bytes(frame)
+        else:
+            await ws.send_str(frame)
+
+
+async def _close(request: web.Request, ws: web.WebSocketResponse, closed: Closed) -> None:
+    """Close politely; a client that does not read even the close frame is cut off."""
+    if ws.closed:
+        return
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await ws.close(code=closed.code, message=closed.reason.encode())
+    except (TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.abort()

@@ -1,0 +1,49 @@
+"""A test-only channel on ``test:*`` with one event per behaviour the channel layer must show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfa.web.phoenix import Channel, Error, JoinRefused, Ok, handles
+from sfa.web.phoenix.message import Payload
+
+
+class ProbeChannel(Channel):
+    async def join(self, payload: Payload) -> dict[str, Any]:
+        match payload:
+            case {"refuse": reason}:
+                raise JoinRefused({"reason": reason})
+            case {"crash": True}:
+                raise RuntimeError("join blew up on purpose")
+        return {"joined": self.topic}
+
+    @handles("echo")
+    async def echo(self, payload: Payload) -> Ok:
+        return Ok(payload)
+
+    @handles("fail")
+    async def fail(self, payload: Payload) -> Error:
+        return Error({"reason": "failed on purpose"})
+
+    @handles("silent")
+    async def silent(self, payload: Payload) -> None:
+        return None
+
+    @handles("boom")
+    async def boom(self, payload: Payload) -> None:
+        raise RuntimeError("handler blew up on purpose")
+
+    @handles("bad_shape")
+    async def bad_shape(self, payload: Payload) -> int:
+        return 42
+
+    @handles("push_back")
+    async def push_back(self, payload: Payload) -> Ok:
+        self.push("pushed", payload)
+        return Ok()
+
+    @handles("flood")
+    async def flood(self, payload: Payload) -> None:
+        blob = "x" * payload["size"]
+        for index in range(payload["count"]):
+            self.push("blob", {"index": index, "blob": blob})
