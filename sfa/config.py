@@ -181,6 +181,22 @@ SETTINGS: tuple[Setting, ...] = (
             "restarts a supervisor allows within `SFA_RESTART_PERIOD_S` before it gives up and escalates"),
     Setting("restart_period_s", "SFA_RESTART_PERIOD_S", "5", _seconds, "a number of seconds >= 0",
             "the window `SFA_MAX_RESTARTS` counts restarts in"),
+    Setting("max_upload_mb", "SFA_MAX_UPLOAD_MB", "200", _int_in(1, 100_000), "an integer 1..100000",
+            "largest audio upload accepted, in MiB (larger: 413)"),
+    Setting("download_max_mb", "SFA_DOWNLOAD_MAX_MB", "500", _int_in(1, 100_000), "an integer 1..100000",
+            "largest file a download job fetches from a URL, in MiB"),
+    Setting("download_timeout_s", "SFA_DOWNLOAD_TIMEOUT_S", "30", _positive_seconds, "a number of seconds > 0",
+            "a download whose server sends nothing this long fails (and is retried)"),
+    Setting("queue_max_attempts", "SFA_QUEUE_MAX_ATTEMPTS", "3", _int_in(1, 100), "an integer 1..100",
+            "how many times a job runs before it is failed for good"),
+    Setting("queue_backoff_s", "SFA_QUEUE_BACKOFF_S", "2", _positive_seconds, "a number of seconds > 0",
+            "delay before a job's first retry; doubles each attempt, with up to 25% jitter"),
+    Setting("queue_backoff_max_s", "SFA_QUEUE_BACKOFF_MAX_S", "300", _positive_seconds, "a number of seconds > 0",
+            "longest delay between two attempts of a job"),
+    Setting("queue_lease_s", "SFA_QUEUE_LEASE_S", "30", _positive_seconds, "a number of seconds > 0",
+            "a running job whose node sent no heartbeat this long is rescued (retried elsewhere)"),
+    Setting("queue_poll_s", "SFA_QUEUE_POLL_S", "1", _positive_seconds, "a number of seconds > 0",
+            "how often an idle queue looks for due work without a NOTIFY (retries coming due)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
 )
@@ -214,6 +230,14 @@ class Config:
     session_idle_s: int
     max_restarts: int
     restart_period_s: float
+    max_upload_mb: int
+    download_max_mb: int
+    download_timeout_s: float
+    queue_max_attempts: int
+    queue_backoff_s: float
+    queue_backoff_max_s: float
+    queue_lease_s: float
+    queue_poll_s: float
     database_url: str | None
 
     @classmethod

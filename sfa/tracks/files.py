@@ -1,0 +1,64 @@
+"""Where a track's files live under ``SFA_DATA_DIR``, and how they get there.
+
+Every path is built from ids: ``tracks/<track_id>/original.<ext>`` and ``tracks/<track_id>/stems/...``.
+A file is written under ``tmp/`` and renamed into place only once complete, so a crash never leaves a
+half-written file at a final name. Paths stored in the database are relative to the data dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path, PurePosixPath
+
+TRACKS = "tracks"
+TMP = "tmp"
+
+
+def track_dir(data_dir: Path, track_id: int) -> Path:
+    return data_dir / TRACKS / str(track_id)
+
+
+def original_path(track_id: int, extension: str) -> str:
+    """The relative path of a track's own audio."""
+    return f"{TRACKS}/{track_id}/original.{extension}"
+
+
+def temp_path(data_dir: Path) -> Path:
+    """A fresh name under ``tmp/`` (the same file system as the final place, so the rename is atomic)."""
+    folder = data_dir / TMP
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{uuid.uuid4().hex}.part"
+
+
+def promote(temp: Path, data_dir: Path, relative: str) -> Path:
+    """Flush ``temp`` to disk and rename it to ``relative``; the file appears complete or not at all."""
+    final = data_dir / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with temp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, final)
+    return final
+
+
+def remove_track_files(data_dir: Path, track_id: int) -> None:
+    shutil.rmtree(track_dir(data_dir, track_id), ignore_errors=True)
+
+
+def owned_file(data_dir: Path, relative: str) -> tuple[int, Path] | None:
+    """``(track_id, absolute path)`` for a relative path naming a file inside one track's folder, else None.
+
+    The path is resolved (symlinks included) and must stay inside that track's folder, so ``..`` or a
+    link can never reach another track or leave the data dir.
+    """
+    parts = PurePosixPath(relative).parts
+    if len(parts) < 3 or parts[0] != TRACKS or not parts[1].isascii() or not parts[1].isdigit() \
+            or len(parts[1]) > 18:
+        return None
+    track_id = int(parts[1])
+    folder = track_dir(data_dir, track_id).resolve()
+    target = (data_dir / relative).resolve()
+    if not target.is_relative_to(folder) or target == folder or not target.is_file():
+        return None
+    return track_id, target

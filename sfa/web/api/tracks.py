@@ -1,0 +1,93 @@
+"""``/api/tracks``: the caller's tracks — list, upload, read (with stems and analysis), change, delete."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from sfa.tracks import files, store
+from sfa.tracks.metadata import changes_or_errors
+from sfa.tracks.upload import BadUpload, TooLarge, receive, save_track
+from sfa.web.auth import current_user
+from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
+from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
+from sfa.web.keys import CONFIG, DATABASE
+
+routes = web.RouteTableDef()
+
+MIB = 1 << 20
+# Room for the multipart boundaries and the small text fields around the file.
+FORM_OVERHEAD = 64 * 1024
+
+
+class PayloadTooLarge(APIError):
+    status = 413
+
+
+@routes.get("/api/tracks")
+async def index(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    page, page_size = pagination(request)
+    q = request.query.get("q", "").strip() or None
+    found, total = await store.list_tracks(request.app[DATABASE], user.id, q=q, offset=(page - 1) * page_size,
+                                           limit=page_size)
+    return data([track.to_json() for track in found], meta=page_meta(page, page_size, total))
+
+
+@routes.post("/api/tracks")
+async def upload(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    config = request.app[CONFIG]
+    max_bytes = config.max_upload_mb * MIB
+    too_large = PayloadTooLarge(f"uploads are limited to {config.max_upload_mb} MiB")
+    if request.content_length is not None and request.content_length > max_bytes + FORM_OVERHEAD:
+        raise too_large
+    if not request.content_type.startswith("multipart/"):
+        raise BadRequest("send the audio as multipart/form-data with a field named file")
+    try:
+        received = await receive(await request.multipart(), config.data_dir, max_bytes)
+    except TooLarge:
+        raise too_large from None
+    except BadUpload as exc:
+        raise ValidationFailed({exc.field: [str(exc)]}) from None
+    except ValueError as exc:
+        raise BadRequest(f"malformed multipart body: {exc}") from None
+    track = await save_track(request.app[DATABASE], config.data_dir, user.id, received)
+    return data(track.to_json(), status=201)
+
+
+@routes.get("/api/tracks/{id}")
+async def show(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    database = request.app[DATABASE]
+    track = await store.get_track(database, user.id, path_id(request))
+    if track is None:
+        raise NotFound("track not found")
+    stems, analysis = await asyncio.gather(store.track_stems(database, track.id),
+                                           store.latest_analysis(database, track.id))
+    return data(track.to_json() | {"stems": [stem.to_json() for stem in stems],
+                                   "analysis": store.analysis_summary(analysis)})
+
+
+@routes.patch("/api/tracks/{id}")
+async def update(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    track_id = path_id(request)
+    changes, errors = changes_or_errors(await json_body(request))
+    if errors:
+        raise ValidationFailed(errors)
+    track = await store.update_track(request.app[DATABASE], user.id, track_id, changes)
+    if track is None:
+        raise NotFound("track not found")
+    return data(track.to_json())
+
+
+@routes.delete("/api/tracks/{id}")
+async def delete(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    track_id = path_id(request)
+    if not await store.delete_track(request.app[DATABASE], user.id, track_id):
+        raise NotFound("track not found")
+    await asyncio.to_thread(files.remove_track_files, request.app[CONFIG].data_dir, track_id)
+    return web.Response(status=204)

@@ -1,0 +1,163 @@
+"""``/api/tracks``: upload, list, read, change and delete, through the real app on a real socket."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import FormData
+
+from sfa.tracks.metadata import KEYS
+from tests.tracks.audio import audio_bytes
+
+
+def form(payload: bytes, filename: str = "song.wav", **fields: str) -> FormData:
+    body = FormData()
+    for name, value in fields.items():
+        body.add_field(name, value)
+    body.add_field("file", payload, filename=filename, content_type="application/octet-stream")
+    return body
+
+
+async def upload(client, account, payload: bytes | None = None, **kwargs) -> dict:
+    response = await client.post("/api/tracks", data=form(payload or audio_bytes(), **kwargs), headers=account.headers)
+    assert response.status == 201, await response.text()
+    return (await response.json())["data"]
+
+
+@pytest.mark.parametrize("extension", ["wav", "flac", "ogg", "mp3"])
+async def test_upload_records_the_decoded_audio(client, make_account, config, extension):
+    account = await make_account()
+    payload = audio_bytes(extension, 1.0, sample_rate=22050, channels=2)
+    track = await upload(client, account, payload, filename=f"My Song.{extension}", artist="Band")
+    assert track["title"] == "My Song" and track["artist"] == "Band" and track["source"] == "upload"
+    assert track["format"] == extension and track["sample_rate"] == 22050 and track["channels"] == 2
+    assert track["duration"] == pytest.approx(1.0, abs=0.1)
+    assert track["file_size"] == len(payload)
+    assert track["file_url"] == f"/files/tracks/{track['id']}/original.{extension}"
+    stored = config.data_dir / "tracks" / str(track["id"]) / f"original.{extension}"
+    assert stored.read_bytes() == payload
+    assert list((config.data_dir / "tmp").iterdir()) == []
+
+
+async def test_upload_takes_title_field(client, make_account):
+    track = await upload(client, await make_account(), title="Given Title")
+    assert track["title"] == "Given Title"
+
+
+@pytest.mark.parametrize("payload", [b"not audio at all" * 100, b"RIFF" + b"\x00" * 4000,
+                                     audio_bytes("flac")[:200]], ids=["text", "bad-wav", "truncated-flac"])
+async def test_corrupt_or_non_audio_upload_is_422(client, make_account, config, payload):
+    account = await make_account()
+    response = await client.post("/api/tracks", data=form(payload), headers=account.headers)
+    assert response.status == 422
+    body = await response.json()
+    assert body["code"] == "VALIDATION_ERROR" and "file" in body["details"]
+    assert list((config.data_dir / "tmp").iterdir()) == []
+
+
+async def test_upload_without_file_is_422(client, make_account):
+    account = await make_account()
+    body = FormData()
+    body.add_field("title", "x")
+    body.add_field("other", b"x", filename="x.bin")
+    response = await client.post("/api/tracks", data=body, headers=account.headers)
+    assert response.status == 422 and "file" in (await response.json())["details"]
+
+
+async def test_oversized_upload_is_413(make_account, config, database, aiohttp_client_factory):
+    client = await aiohttp_client_factory(config.replace(max_upload_mb=1))
+    account = await make_account()
+    payload = audio_bytes("wav", 30.0, sample_rate=22050)
+    assert len(payload) > 1 << 20
+    response = await client.post("/api/tracks", data=form(payload), headers=account.headers)
+    assert response.status == 413
+    assert (await response.json())["code"] == "PAYLOAD_TOO_LARGE"
+    assert not list((config.data_dir / "tracks").glob("*"))
+
+
+async def test_list_is_newest_first_paginated_and_filtered(client, make_account):
+    account, other = await make_account(), await make_account()
+    for title, artist in [("Alpha", "Zed"), ("Beta", "Quux"), ("Gamma 100%", "Zed")]:
+        await upload(client, account, title=title, artist=artist)
+    await upload(client, other, title="Alpha")
+    response = await client.get("/api/tracks?page_size=2", headers=account.headers)
+    body = await response.json()
+    assert [t["title"] for t in body["data"]] == ["Gamma 100%", "Beta"]
+    assert body["meta"] == {"page": 1, "page_size": 2, "total_count": 3, "total_pages": 2}
+    body = await (await client.get("/api/tracks?q=zed", headers=account.headers)).json()
+    assert [t["title"] for t in body["data"]] == ["Gamma 100%", "Alpha"]
+    body = await (await client.get("/api/tracks?q=100%25", headers=account.headers)).json()
+    assert [t["title"] for t in body["data"]] == ["Gamma 100%"]
+    body = await (await client.get("/api/tracks?q=_", headers=account.headers)).json()
+    assert body["data"] == []
+
+
+async def test_show_has_stems_and_analysis_summary(client, make_account, database):
+    account = await make_account()
+    track = await upload(client, account)
+    await database.pool.execute("INSERT INTO stems (track_id, name, model, path) VALUES ($1, 'vocals', 'htdemucs', $2)",
+                                track["id"], f"tracks/{track['id']}/stems/vocals.wav")
+    await database.pool.execute("INSERT INTO analysis_results (track_id, result) VALUES ($1, $2)", track["id"],
+                                '{"tempo": 120.5, "key": "A minor", "energy": 0.3, "features": {"mfcc": [[1]]}}')
+    body = await (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).json()
+    assert [s["name"] for s in body["data"]["stems"]] == ["vocals"]
+    assert body["data"]["analysis"]["tempo"] == 120.5 and body["data"]["analysis"]["key"] == "A minor"
+    assert "features" not in body["data"]["analysis"]
+
+
+async def test_patch_changes_fields(client, make_account):
+    account = await make_account()
+    track = await upload(client, account)
+    change = {"title": "  New  ", "bpm": 128, "key": "C# major", "tags": ["house", "a" * 40]}
+    response = await client.patch(f"/api/tracks/{track['id']}", json=change, headers=account.headers)
+    assert response.status == 200
+    got = (await response.json())["data"]
+    assert (got["title"], got["bpm"], got["key"], got["tags"]) == ("New", 128, "C# major", ["house", "a" * 40])
+    response = await client.patch(f"/api/tracks/{track['id']}", json={"bpm": None, "key": None},
+                                  headers=account.headers)
+    assert (await response.json())["data"]["bpm"] is None
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"bpm": 19}, "bpm"), ({"bpm": 300.5}, "bpm"), ({"bpm": "fast"}, "bpm"), ({"bpm": True}, "bpm"),
+    ({"key": "H major"}, "key"), ({"key": "a minor"}, "key"), ({"tags": ["x"] * 21}, "tags"),
+    ({"tags": ["a" * 41]}, "tags"), ({"tags": "rock"}, "tags"), ({"tags": [1]}, "tags"),
+    ({"title": ""}, "title"), ({"title": 5}, "title"), ({"duration": 3}, "duration"), ({}, "body"),
+])
+async def test_patch_bad_values_are_422_with_details(client, make_account, change, field):
+    account = await make_account()
+    track = await upload(client, account)
+    response = await client.patch(f"/api/tracks/{track['id']}", json=change, headers=account.headers)
+    assert response.status == 422
+    body = await response.json()
+    assert body["code"] == "VALIDATION_ERROR" and field in body["details"]
+
+
+def test_there_are_24_keys():
+    assert len(set(KEYS)) == 24 and "A minor" in KEYS and "C# major" in KEYS
+
+
+async def test_delete_removes_every_file(client, make_account, config):
+    account = await make_account()
+    track = await upload(client, account)
+    folder = config.data_dir / "tracks" / str(track["id"])
+    (folder / "stems").mkdir()
+    (folder / "stems" / "1.wav").write_bytes(audio_bytes())
+    response = await client.delete(f"/api/tracks/{track['id']}", headers=account.headers)
+    assert response.status == 204
+    assert not folder.exists()
+    assert (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).status == 404
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("PATCH", ""), ("DELETE", "")])
+async def test_another_users_track_is_404(client, make_account, config, method, suffix):
+    owner, stranger = await make_account(), await make_account()
+    track = await upload(client, owner)
+    response = await client.request(method, f"/api/tracks/{track['id']}{suffix}", json={"title": "x"},
+                                    headers=stranger.headers)
+    assert response.status == 404
+    assert (config.data_dir / "tracks" / str(track["id"])).exists()
+    assert (await client.get(f"/api/tracks/{track['id']}", headers=owner.headers)).status == 200
+
+
+async def test_unauthenticated_is_401(client):
+    assert (await client.get("/api/tracks")).status == 401
