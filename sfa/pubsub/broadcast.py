@@ -18,4 +18,10 @@ class Broadcast:
 
 def dumps(value: Any) -> str:
     """Compact JSON; values JSON has no type for (datetimes, decimals) travel as their ``str``."""
-    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, default=_as_text, separators=(",", ":"), ensure_ascii=False)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError("bytes are not JSON; a binary payload goes to one client with Channel.push")
+    return str(value)
