@@ -241,3 +241,17 @@ async def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_boun
     assert "outbox full" in caplog.text
     assert grown < 100 * 2**20, f"the server grew {grown / 2**20:.0f} MiB for a client that does not read"
     writer.close()
+
+
+async def test_shutdown_closes_every_socket_with_1012_without_waiting_for_the_grace_period(phoenix_app, session,
+                                                                                          account):
+    test_server = TestServer(phoenix_app)
+    await test_server.start_server()
+    try:
+        ws = await session.ws_connect(url(test_server, token=account.token, vsn="2.0.0"))
+        await ws.send_str('["1","1","test:s","phx_join",{}]')
+        await receive(ws)
+    finally:
+        async with asyncio.timeout(5):
+            await test_server.close()
+    assert await closed(ws) == (1012, "server shutting down")
