@@ -1,0 +1,40 @@
+"""What the queue does around each kind of job: the arguments its performer gets, and how a completed
+job's result is recorded in the domain tables (in the same transaction that marks it completed)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from sfa.config import Config
+from sfa.integrations.downloader import job as download
+from sfa.jobs.job import Job
+
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+def _same_args(job: Job, config: Config) -> Mapping[str, Any]:
+    return job.args
+
+
+async def _nothing_to_record(conn: Connection, job: Job, config: Config) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    prepare: Callable[[Job, Config], Mapping[str, Any]] = _same_args
+    record: Callable[[Connection, Job, Config], Awaitable[None]] = _nothing_to_record
+
+
+PLAIN = Kind()
+KINDS: Mapping[str, Kind] = {
+    "download": Kind(prepare=download.prepare, record=download.record),
+}
+
+
+def kind_of(job: Job) -> Kind:
+    return KINDS.get(job.kind, PLAIN)

@@ -1,0 +1,62 @@
+"""``/api/download``: start a download job for a URL (it creates the track), and follow that job."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from aiohttp import web
+
+from sfa.integrations.downloader import DEFAULT_QUALITY, QUALITIES
+from sfa.jobs import enqueue, get_job
+from sfa.tracks.store import create_track
+from sfa.web.auth import current_user
+from sfa.web.envelope import data, json_body, path_id
+from sfa.web.errors import NotFound, ValidationFailed
+from sfa.web.keys import CONFIG, DATABASE
+
+routes = web.RouteTableDef()
+
+MAX_URL = 2048
+
+
+def _request(body: dict[str, Any]) -> tuple[str, str]:
+    errors: dict[str, list[str]] = {}
+    url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
+    if not isinstance(url, str) or len(url) > MAX_URL or urlsplit(url).scheme not in ("http", "https") \
+            or not urlsplit(url).hostname:
+        errors["url"] = [f"must be an http or https URL of at most {MAX_URL} characters"]
+    if quality not in QUALITIES:
+        errors["quality"] = [f"must be one of {', '.join(QUALITIES)}"]
+    if errors:
+        raise ValidationFailed(errors)
+    return url, quality
+
+
+def _title(url: str) -> str:
+    name = unquote(urlsplit(url).path.rstrip("/").rpartition("/")[2]).rpartition(".")
+    return (name[0] or name[2]).strip()[:200] or urlsplit(url).hostname
+
+
+@routes.post("/api/download/track")
+async def start(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    url, quality = _request(await json_body(request))
+    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
+        track = await create_track(conn, user.id, title=_title(url), artist=None, source="url", source_url=url)
+        job, _ = await enqueue(conn, user_id=user.id, kind="download", track_id=track.id,
+                               args={"url": url, "quality": quality},
+                               max_attempts=request.app[CONFIG].queue_max_attempts)
+    return data({"job_id": job.id, "track_id": track.id, "status": job.status}, status=201)
+
+
+@routes.get("/api/download/job/{id}")
+async def show(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    job = await get_job(request.app[DATABASE], user.id, path_id(request))
+    if job is None or job.kind != "download":
+        raise NotFound("download job not found")
+    result = job.result or {}
+    return data({"id": job.id, "status": job.status, "progress": job.progress, "track_id": job.track_id,
+                 "output_path": result.get("output_path"), "file_size": result.get("file_size"),
+                 "error": job.error})
