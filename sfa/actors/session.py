@@ -100,13 +100,18 @@ class SessionSupervisor(Supervisor):
 
     async def session(self, key: str) -> UserSession:
         """The session for ``key``, started if it is not running."""
-        while (running := self.child(self._name_of(key))) is None:
+        while True:
+            running = self.child(self._name_of(key))
+            if running is not None and not running.done.done():
+                return running
+            if running is not None:
+                await asyncio.sleep(0)  # it just ended: let this supervisor restart or retire it first
+                continue
             starting = self._starting.get(key)
             if starting is None:
                 starting = self._starting[key] = asyncio.create_task(self._start_session(key))
                 starting.add_done_callback(lambda _: self._starting.pop(key, None))
             await asyncio.shield(starting)
-        return running
 
     async def _start_session(self, key: str) -> None:
         async def start() -> UserSession:

@@ -40,6 +40,10 @@ class Slot:
     last_exit: str | None = None
 
 
+def exit_of(done: asyncio.Future[Exit]) -> Exit:
+    return crashed("its done future was cancelled") if done.cancelled() else done.result()
+
+
 class Supervisor:
     kind = "supervisor"
 
@@ -102,7 +106,8 @@ class Supervisor:
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
         return {
-            "kind": self.kind, "pid": os.getpid(), "state": self.state, "mailbox_depth": self.mailbox_depth(),
+            "kind": self.kind, "pid": os.getpid(), "state": self.state,
+            "mailbox_depth": 0 if self.done.done() else self.mailbox_depth(),
             "current_job": None, "uptime_s": round(now - self.started_at, 3),
             "strategy": str(self.strategy),
             "intensity": {"max_restarts": self.intensity.max_restarts, "period_s": self.intensity.period_s},
@@ -127,7 +132,7 @@ class Supervisor:
         slot.state = "starting"
         child = await slot.spec.start()
         slot.child, slot.state = child, "running"
-        child.done.add_done_callback(lambda done: self._mailbox.put_nowait((slot, child, done.result())))
+        child.done.add_done_callback(lambda done: self._mailbox.put_nowait((slot, child, exit_of(done))))
 
     async def _supervise(self) -> None:
         while not self.done.done():
@@ -136,7 +141,7 @@ class Supervisor:
                 await self._on_exit(slot, exit)
 
     async def _on_exit(self, slot: Slot, exit: Exit) -> None:
-        slot.child, slot.last_exit = None, exit.reason
+        slot.child, slot.state, slot.last_exit = None, "restarting", exit.reason
         restart = RESTARTS[slot.spec.restart](exit)
         log_at = logging.INFO if exit.normal else logging.WARNING
         log.log(log_at, "%s: child %s exited (%s)%s", self.name, slot.spec.name, exit.reason,
@@ -193,8 +198,8 @@ class Supervisor:
         for slot in reversed(list(slots)):
             child, slot.child = slot.child, None
             if slot.state == "running":
-                slot.state = "stopped"
                 await child.stop()
+            slot.state = "stopped"
 
     def _finish(self, exit: Exit) -> None:
         if exit.normal:
