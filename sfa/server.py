@@ -16,6 +16,7 @@ from sfa.accounts.bootstrap import ensure_super_admin
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
+from sfa.jobs import JobQueue, node_concurrency, pool_executor
 from sfa.pubsub import PubSub
 from sfa.web import ACCESS_LOG_FORMAT, make_app
 from sfa.web.keys import ACTOR_TREE
@@ -42,6 +43,7 @@ class Server:
         self.embedded: EmbeddedPostgres | None = None
         self.database: Database | None = None
         self.tree: ActorTree | None = None
+        self.jobs: JobQueue | None = None
         self.pubsub: PubSub | None = None
         self.runner: web.AppRunner | None = None
 
@@ -64,6 +66,8 @@ class Server:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
         self.tree = await ActorTree(self.config).start()
+        self.jobs = await JobQueue(self.database, self.config, pool_executor(self.tree.pools),
+                                   node_concurrency(self.config)).start()
         self.pubsub = await PubSub(self.database).start()
         app = self.build_app(self.database)
         app[ACTOR_TREE] = self.tree
@@ -91,6 +95,8 @@ class Server:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.jobs is not None:
+            await self.jobs.stop()
         if self.tree is not None:
             await self.tree.stop()
         if self.pubsub is not None:

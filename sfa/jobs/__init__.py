@@ -7,7 +7,7 @@ from sfa.db.database import Database
 from sfa.jobs import store
 from sfa.jobs.executors import Execute, JobFailure, inline_executor, pool_executor
 from sfa.jobs.job import Job
-from sfa.jobs.queue import JobQueue
+from sfa.jobs.queue import JobQueue, node_concurrency
 from sfa.jobs.states import QUEUES
 from sfa.jobs.store import Connection, NewJob
 
@@ -25,4 +25,4 @@ async def get_job(database: Database, user_id: int, job_id: int) -> Job | None:
 
 
 __all__ = ["Execute", "Job", "JobFailure", "JobQueue", "NewJob", "enqueue", "get_job", "inline_executor",
-           "pool_executor"]
+           "node_concurrency", "pool_executor"]

@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 RECONNECT_MAX_S = 5.0
 
 
+def node_concurrency(config: Config) -> dict[str, int]:
+    """Jobs per queue this node runs at once: as many as the queue's pool has workers."""
+    return {"download": config.workers_download, "processing": config.workers_processing,
+            "analysis": config.workers_analysis}
+
+
 @dataclass(frozen=True, slots=True)
 class Done:
     job: Job
