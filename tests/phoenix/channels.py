@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sfa.web.phoenix import Channel, Error, JoinRefused, Ok, handles
@@ -41,6 +42,10 @@ class ProbeChannel(Channel):
     async def push_back(self, payload: Payload) -> Ok:
         self.push("pushed", payload)
         return Ok()
+
+    @handles("stall")
+    async def stall(self, payload: Payload) -> None:
+        await asyncio.Event().wait()
 
     @handles("flood")
     async def flood(self, payload: Payload) -> None:

@@ -1,9 +1,9 @@
 """The in-loop actor that runs one joined channel: an asyncio task reading a mailbox (Phoenix.Channel.Server).
 
 Its mailbox takes the client's pushes for the topic and the PubSub broadcasts the channel subscribed to.
-It exits normally on ``phx_leave`` or when stopped, and abnormally when a handler raises; either way it
-tells its socket with :class:`ChannelExited`, and the socket tells the client (``phx_close`` or
-``phx_error``).
+It exits normally on ``phx_leave`` or when stopped, and abnormally when a handler raises or its mailbox
+overflows (a handler too slow for the broadcasts it gets); either way it tells its socket with
+:class:`ChannelExited`, and the socket tells the client (``phx_close`` or ``phx_error``).
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ class ChannelExited:
 
 class ChannelServer:
     def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None],
-                 on_exit: Callable[[ChannelExited], None]) -> None:
+                 on_exit: Callable[[ChannelExited], None], mailbox_max: int) -> None:
         self.channel = channel
         self._send = send
         self._on_exit = on_exit
-        self._mailbox: asyncio.Queue[Message | Broadcast] = asyncio.Queue()
+        self._mailbox: asyncio.Queue[Message | Broadcast] = asyncio.Queue(maxsize=mailbox_max)
         self._task: asyncio.Task | None = None
+        self._overflowed = False
 
     @property
     def topic(self) -> str:
@@ -56,7 +57,15 @@ class ChannelServer:
         return await joined
 
     def send(self, message: Message | Broadcast) -> None:
-        self._mailbox.put_nowait(message)
+        """Queue ``message``; a full mailbox crashes the channel (its client rejoins) instead of growing."""
+        try:
+            self._mailbox.put_nowait(message)
+        except asyncio.QueueFull:
+            if not self._overflowed and self._task is not None:
+                log.error("channel %s crashed: %d messages waiting (mailbox full)", self.topic,
+                          self._mailbox.maxsize)
+                self._overflowed = True
+                self._task.cancel()
 
     async def stop(self) -> None:
         """Stop the actor (a normal exit) and wait until it has."""
@@ -89,7 +98,7 @@ class ChannelServer:
             await self._serve()
             crashed = False
         except asyncio.CancelledError:
-            crashed = False
+            crashed = self._overflowed
             raise
         except Exception:
             log.exception("channel %s crashed", self.topic)

@@ -173,7 +173,8 @@ class PhoenixSocket:
         # V1 clients send no join_ref: their join's ref identifies the join instead.
         join_ref = message.ref if message.join_ref is None else message.join_ref
         server = ChannelServer(channel_class(topic, join_ref, self.context, self.push),
-                               send=self.push, on_exit=self._mailbox.put_nowait)
+                               send=self.push, on_exit=self._mailbox.put_nowait,
+                               mailbox_max=self.limits.outbox_max)
         self._servers.add(server)
         if await server.join(message.payload, message.ref):
             self._channels[topic] = server

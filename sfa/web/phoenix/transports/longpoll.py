@@ -5,6 +5,8 @@ A session is a :class:`PhoenixSocket` plus a random token the client sends back 
 frames; POST delivers the client's frames, one per ndjson line (``[``… is a text frame, any other line is a
 base64 binary frame). The HTTP status is always 200; the logical one is the body's ``"status"``:
 410 asks the client to (re)open a session, 204 means nothing arrived in the window, 403 refused.
+A binary frame for the client travels base64-encoded, as the client sends its own (the JS LongPoll hands
+message strings to the JSON decoder, so binary replies suit WebSocket clients best).
 
 Sessions live in the process that created them: behind a load balancer, long-poll needs sticky sessions
 (a request that reaches another process gets 410, and the client reconnects and rejoins its channels).
