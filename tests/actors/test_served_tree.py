@@ -1,0 +1,122 @@
+"""The tree inside a real `python3 run.py` server: `run.py status`, a worker killed by a signal, and every
+way the server can end (SIGTERM, kill -9) leaving no Thespian process behind."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from sfa.actors.system import session_processes
+from sfa.supervisors.control import SOCKET_NAME, ask
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ACTOR_PROCESSES = 3 + 3 + 2 + 2 + 1  # admin, logger, nursery; download, processing, analysis; one gpu
+
+
+def launch(tmp_path: Path, port: int, **env: str) -> subprocess.Popen:
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SFA_")}
+    environ.update({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_SHUTDOWN_S": "5", "SFA_PORT": str(port), **env})
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if line.startswith("serving: "):
+            return proc
+    raise AssertionError(f"the server exited before serving (code {proc.wait()})")
+
+
+def status(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SFA_")}
+    environ["SFA_VAR_DIR"] = str(tmp_path / "var")
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), "status", *args], cwd=tmp_path, env=environ,
+                          capture_output=True, text=True, timeout=60)
+
+
+def status_json(tmp_path: Path) -> dict:
+    out = status(tmp_path, "--json").stdout
+    return json.loads(out[out.index("{"):])
+
+
+def control_status(tmp_path: Path) -> dict:
+    """The same answer `run.py status --json` prints, asked over the control socket from this process."""
+    return asyncio.run(ask(tmp_path / "var" / SOCKET_NAME, "status"))
+
+
+def worker(tree: dict, name: str) -> dict:
+    [pool] = [pool for pool in tree["children"] if any(w["name"] == name for w in pool.get("children", []))]
+    [found] = [w for w in pool["children"] if w["name"] == name]
+    return found
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+    return value
+
+
+def health(port: int) -> int:
+    async def get() -> int:
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/health") as response:
+            return response.status
+
+    return asyncio.run(get())
+
+
+def test_status_a_sigtermed_worker_and_a_sigtermed_server_leave_no_actor_process(tmp_path):
+    port = free_port()
+    proc = launch(tmp_path, port)
+    try:
+        snapshot = status_json(tmp_path)
+        text = status(tmp_path)
+        session = snapshot["actor_session"]
+        actor_pids = {process.pid for process in session_processes(session)}
+        victim = worker(snapshot["tree"], "download-2")["pid"]
+
+        os.kill(victim, signal.SIGTERM)
+        replaced = wait_for(lambda: (w := worker(control_status(tmp_path)["tree"], "download-2"))["pid"] not in
+                            (None, victim) and w)
+        still_serving = proc.poll() is None and health(port) == 200
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        left = [process.pid for process in session_processes(session)]
+    finally:
+        proc.kill()
+
+    assert text.returncode == 0
+    assert len(actor_pids) == snapshot["actor_processes"] == DEFAULT_ACTOR_PROCESSES
+    lines = text.stdout.splitlines()
+    assert any(line.startswith("root  supervisor  one_for_one (max 3 in 5s)  running  pid ") for line in lines)
+    for name in ("download-1", "download-2", "download-3", "processing-1", "processing-2", "analysis-1",
+                 "analysis-2", "gpu-1"):
+        assert any(f"─ {name}  " in line and "  idle  pid " in line for line in lines), name
+    assert (replaced["restarts"], replaced["state"]) == (1, "idle")
+    assert still_serving
+    assert left == []
+
+
+def test_status_without_a_running_server_says_so(tmp_path):
+    result = status(tmp_path)
+
+    assert result.returncode == 1
+    assert f"error: no server is running with this SFA_VAR_DIR (nothing answers on {tmp_path / 'var'}" in result.stderr
+
+
+def test_a_killed_server_takes_its_actor_processes_with_it(tmp_path, database_url):
+    proc = launch(tmp_path, free_port(), DATABASE_URL=database_url)
+    try:
+        session = control_status(tmp_path)["actor_session"]
+        assert len(session_processes(session)) == DEFAULT_ACTOR_PROCESSES
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_for(lambda: session_processes(session) == [], timeout=5)
+    finally:
+        proc.kill()
