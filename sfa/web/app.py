@@ -49,6 +49,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     phoenix.setup(app, authenticate=authenticate_socket)
     return app
 
+
 def app_owned_pubsub(app: web.Application, database: Database) -> PubSub:
     pubsub = PubSub(database)
 
