@@ -6,11 +6,11 @@ holds a database connection (a job worker included) can publish with :func:`noti
 
 from sfa.pubsub.broadcast import Broadcast
 from sfa.pubsub.jobs import job_completed, job_failed, job_progress, job_topic
-from sfa.pubsub.postgres import notify
+from sfa.pubsub.postgres import notify, notify_many
 from sfa.pubsub.pubsub import PubSub
 from sfa.pubsub.registry import Subscriber, Subscription
 
 __all__ = [
     "Broadcast", "PubSub", "Subscriber", "Subscription", "job_completed", "job_failed", "job_progress",
-    "job_topic", "notify",
+    "job_topic", "notify", "notify_many",
 ]
