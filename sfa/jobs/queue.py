@@ -30,11 +30,15 @@ from sfa.jobs.backoff import retry_delay
 from sfa.jobs.executors import Execute, JobFailure
 from sfa.jobs.job import Job
 from sfa.jobs.kinds import kind_of
-from sfa.pubsub import notify
+from sfa.pubsub import notify, notify_many
 
 log = logging.getLogger(__name__)
 
 RECONNECT_MAX_S = 5.0
+# How long a woken loop waits for more of the same (slots freeing, outcomes arriving) before one round
+# trip handles them all: nothing next to a job's own run time, and it turns thousands of tiny
+# transactions into a few large ones when jobs are short.
+COALESCE_S = 0.002
 
 
 def node_concurrency(config: Config) -> dict[str, int]:
@@ -94,8 +98,8 @@ class JobQueue:
         await asyncio.gather(*unfinished.values(), return_exceptions=True)
         async with self.database.pool.acquire() as conn, conn.transaction():
             await self._record(conn, self._take_outcomes())
-            for job in await store.release(conn, self.node, list(unfinished)):
-                await notify(conn, events.event_for(job))
+            released = await store.release(conn, self.node, list(unfinished))
+            await notify_many(conn, [events.event_for(job) for job in released])
         if self._listener is not None:
             await self._listener.close()
 
@@ -148,12 +152,12 @@ class JobQueue:
                     task.add_done_callback(lambda _, job=job: self._slot_freed(job))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.config.queue_poll_s)
+            await asyncio.sleep(COALESCE_S)
 
     async def _claim(self, queue: str, free: int) -> list[Job]:
         async with self.database.pool.acquire() as conn, conn.transaction():
             claimed = await store.claim(conn, queue, free, self.node)
-            for job in claimed:
-                await notify(conn, events.event_for(job))
+            await notify_many(conn, [events.event_for(job) for job in claimed])
         return claimed
 
     def _slot_freed(self, job: Job) -> None:
@@ -194,6 +198,7 @@ class JobQueue:
     async def _record_loop(self) -> None:
         while True:
             await self._outcome_added.wait()
+            await asyncio.sleep(COALESCE_S)
             batch = self._take_outcomes()
             try:
                 async with self.database.pool.acquire() as conn, conn.transaction():
@@ -211,8 +216,7 @@ class JobQueue:
             if isinstance(outcome, Failed):
                 moved = await self._after_failure(conn, outcome.job, outcome.error, outcome.retryable)
                 finished.extend(moved)
-        for job in finished:
-            await notify(conn, events.event_for(job))
+        await notify_many(conn, [events.event_for(job) for job in finished])
 
     async def _after_failure(self, conn: Any, job: Job, error: str, retryable: bool) -> list[Job]:
         """Retry after a backoff while attempts are left and retrying can help; else fail for good."""
@@ -245,6 +249,5 @@ class JobQueue:
                 error = f"its node {job.node} stopped (no heartbeat for {self.config.queue_lease_s:g}s)"
                 log.warning("job %s (%s): rescued: %s", job.id, job.kind, error)
                 moved.extend(await self._after_failure(conn, job, error, True))
-            for job in moved:
-                await notify(conn, events.event_for(job))
+            await notify_many(conn, [events.event_for(job) for job in moved])
         return moved
