@@ -10,6 +10,8 @@ import psutil
 import pytest
 
 from sfa.actors import JobError, JobProgress, RunJob, WorkerCrashed
+from sfa.actors.system import ActorSystemBridge
+from sfa.config import ACTOR_BASES
 from sfa.supervisors import Supervisor
 from tests.actors.conftest import gpu_pool, job_pool
 
@@ -164,3 +166,22 @@ async def test_a_worker_keeps_its_state_between_jobs_and_a_cancelled_job_costs_i
     assert loads == [1, 2]
     assert after_cancel == 1
     assert not (tmp_path / "3.result").exists()
+
+
+@pytest.mark.parametrize("base", ACTOR_BASES)
+async def test_every_configurable_actor_base_isolates_and_restarts_a_crashed_worker(base):
+    bridge = await ActorSystemBridge(base, log_level="error").start()
+    pool = job_pool(bridge, workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    try:
+        with pytest.raises(WorkerCrashed):
+            await pool.run(RunJob(1, "test.crash", 1, {}))
+        after = await pool.run(RunJob(2, "test.count-loads", 1, {}))
+        pids = [process.pid for process in bridge.processes()]
+    finally:
+        await tree.stop()
+        await bridge.stop()
+
+    assert after == 1
+    assert os.getpid() not in pids
+    assert bridge.processes() == []
