@@ -11,7 +11,8 @@ from sfa.accounts.users import list_users
 from sfa.web.auth import Forbidden, current_user, require_role
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import DATABASE
+from sfa.web.keys import DATABASE, PUBSUB
+from sfa.web.phoenix.endpoint import disconnect_user
 
 routes = web.RouteTableDef()
 
@@ -61,4 +62,6 @@ async def update(request: web.Request) -> web.Response:
         raise ValidationFailed({exc.field: [str(exc)]}) from None
     if user is None:
         raise NotFound("user not found")
+    if changes.get("status") == "suspended":
+        await request.app[PUBSUB].publish(disconnect_user(user.id))
     return data(user.to_json())

@@ -1,5 +1,8 @@
 """The socket endpoint at ``/socket`` (Phoenix's ``socket "/socket", UserSocket``): negotiates the
 serializer, authenticates the connection, and keeps the live sockets so a shutdown can close them.
+
+Like a Phoenix socket with an ``id``, every socket listens on ``users_socket:<user_id>``: a ``disconnect``
+broadcast there (a suspension, from any node) closes all of that user's sockets with 1001.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from sfa.db.database import Database
-from sfa.pubsub import PubSub
+from sfa.pubsub import Broadcast, PubSub
 from sfa.web.phoenix.channel import SocketContext
 from sfa.web.phoenix.router import ChannelRouter
 from sfa.web.phoenix.serializers import serializer_for
-from sfa.web.phoenix.socket import DRAINING, PhoenixSocket, SocketLimits
+from sfa.web.phoenix.socket import DRAINING, GOING_AWAY, PhoenixSocket, SocketLimits
 
 if TYPE_CHECKING:
     from sfa.accounts import User
@@ -23,6 +26,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Authenticator = Callable[[web.Request, dict[str, str]], Awaitable["User | None"]]
+DISCONNECT = "disconnect"
+
+
+def socket_topic(user_id: int) -> str:
+    return f"users_socket:{user_id}"
+
+
+def disconnect_user(user_id: int) -> Broadcast:
+    """The broadcast that closes every socket ``user_id`` holds, on every node."""
+    return Broadcast(socket_topic(user_id), DISCONNECT, {})
 
 
 class PhoenixEndpoint:
@@ -50,7 +63,19 @@ class PhoenixEndpoint:
         socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub),
                                limits or self.limits)
         self.sockets.add(socket)
-        socket.closed.add_done_callback(lambda _: self.sockets.discard(socket))
+
+        def on_broadcast(message: Broadcast) -> None:
+            if message.event == DISCONNECT:
+                log.info("socket of user %s closed: disconnect broadcast", user.id)
+                socket.close(GOING_AWAY, "disconnected")
+
+        subscription = self._pubsub.subscribe(socket_topic(user.id), on_broadcast)
+
+        def forget(_: object) -> None:
+            subscription.cancel()
+            self.sockets.discard(socket)
+
+        socket.closed.add_done_callback(forget)
         socket.start()
         return socket
 
