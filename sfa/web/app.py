@@ -25,8 +25,8 @@ SESSION_MAX_AGE_S = 60 * 24 * 3600
 
 
 def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
-    return EncryptedCookieStorage(derive_key(secret_key, "session cookie"), cookie_name=SESSION_COOKIE, httponly=True, samesite="Lax",
-                                  max_age=SESSION_MAX_AGE_S)
+    return EncryptedCookieStorage(derive_key(secret_key, "session cookie"), cookie_name=SESSION_COOKIE,
+                                  httponly=True, samesite="Lax", max_age=SESSION_MAX_AGE_S)
 
 
 def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -> web.Application:
