@@ -5,9 +5,9 @@
 dependencies declared in ``setup.cfg``, then hands the command line to ``python -m sfa`` inside it.
 
 The environment itself lives in a cache outside the clone (``$SFA_VENV_CACHE``, default
-``~/.cache/sfa/venvs``), keyed by the Python version and a hash of the declared dependencies, and
-``.venv`` is a symlink to it. A second clone, or CI on a fresh checkout, reuses it in a second
-instead of reinstalling. The project itself is not installed into the environment: it runs from this
+``~/.cache/sfa/venvs``), one per Python version, and ``.venv`` is a symlink to it. Stamp files record the
+dependency lines installed there, so a second clone, or CI on a fresh checkout, reuses it in a second, and
+a changed line installs only what changed. The project itself is not installed into the environment: it runs from this
 checkout, so one environment serves every clone with the same dependencies.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import fcntl
-import hashlib
 import os
 import subprocess
 import sys
@@ -45,11 +44,14 @@ def requirement_groups() -> dict[str, list[str]]:
     return {name: [line.strip() for line in value.splitlines() if line.strip()] for name, value in groups.items()}
 
 
-def venv_home(groups: dict[str, list[str]]) -> Path:
-    declared = "\n".join(f"{name}:{line}" for name in sorted(groups) for line in sorted(groups[name]))
-    digest = hashlib.sha256(declared.encode()).hexdigest()[:16]
+def venv_home() -> Path:
     cache = Path(os.environ.get("SFA_VENV_CACHE", Path.home() / ".cache" / "sfa" / "venvs"))
-    return cache / f"py{sys.version_info.major}{sys.version_info.minor}-{digest}"
+    return cache / f"py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def stamped(home: Path, group: str) -> list[str] | None:
+    stamp = home / f".sfa-{group}"
+    return stamp.read_text().splitlines() if stamp.exists() else None
 
 
 @contextlib.contextmanager
@@ -62,19 +64,20 @@ def locked(path: Path):
 
 
 def ensure_venv(groups: dict[str, list[str]], wanted: list[str]) -> Path:
-    """Create or reuse the cached environment and install each wanted group not yet stamped there."""
-    home = venv_home(groups)
+    """Create or reuse the cached environment; install each wanted group whose declared lines differ from
+    those stamped there. pip skips what is already satisfied, so a change costs only what changed."""
+    home = venv_home()
     with locked(home.with_suffix(".lock")):
         if (home / "pyvenv.cfg").exists():
             step("venv", f"reusing {home}")
         else:
             step("venv", f"creating {home}")
             venv.EnvBuilder(with_pip=True, clear=True).create(home)
-        missing = [name for name in wanted if not (home / f".sfa-{name}").exists()]
+        missing = [name for name in wanted if stamped(home, name) != groups[name]]
         if not missing:
             step("install", f"{' + '.join(wanted)} dependencies up to date")
         for name in missing:
-            step("install", f"installing {name} dependencies from setup.cfg (the first time takes minutes)")
+            step("install", f"installing {name} dependencies from setup.cfg (a first install takes minutes)")
             subprocess.run(
                 [str(home / "bin" / "python"), "-m", "pip", "install", "-qq",
                  "--disable-pip-version-check", *groups[name]],
