@@ -7,7 +7,7 @@ the summary equals what the feature functions give on the whole signal. Only per
 kept: about 75 MB per hour.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from os import PathLike
 from types import ModuleType
 from typing import Any
@@ -49,7 +49,11 @@ def analyze(
 
 
 def analyze_file(
-    path: str | PathLike[str], *, features: Sequence[str] = FEATURE_GROUPS, xp: ModuleType | None = None
+    path: str | PathLike[str],
+    *,
+    features: Sequence[str] = FEATURE_GROUPS,
+    xp: ModuleType | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Summarise an audio file (anything libsndfile reads: WAV, FLAC, OGG, MP3...), reading it in blocks.
 
@@ -59,7 +63,7 @@ def analyze_file(
     energy: `energy` (mean frame RMS, full scale 1.0) and `energy_peak` (loudest frame RMS);
     spectral: `spectral_centroid` and `spectral_rolloff` (mean Hz) and `zero_crossing_rate` (mean
     fraction); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
-    pitch-class weights, C first).
+    pitch-class weights, C first). `progress`, when given, is called with the share of the file read (0..1).
 
     Raises `AudioDecodeError` when the file cannot be read and `ValueError` for NaN or infinite samples.
     """
@@ -67,17 +71,23 @@ def analyze_file(
     try:
         with soundfile.SoundFile(path) as source:
             sr = source.samplerate
-            return _summarise(_file_blocks(source), sr, groups, xp or get_xp())
+            return _summarise(_file_blocks(source, progress), sr, groups, xp or get_xp())
     except soundfile.SoundFileError as exc:
         raise AudioDecodeError(f"cannot decode {path}: {exc}") from exc
 
 
-def _file_blocks(source: soundfile.SoundFile) -> Iterator[np.ndarray]:
+def _file_blocks(
+    source: soundfile.SoundFile, progress: Callable[[float], None] | None
+) -> Iterator[np.ndarray]:
+    read = 0
     for block in source.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
         mono = block.mean(axis=1, dtype=np.float32)
         if not np.isfinite(mono).all():
             raise ValueError("audio contains NaN or infinite samples")
         yield mono
+        read += len(mono)
+        if progress is not None and source.frames > 0:
+            progress(min(1.0, read / source.frames))
 
 
 def _groups(features: Sequence[str]) -> frozenset[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from sfa.analysis import job as analysis
 from sfa.config import Config
 from sfa.integrations.downloader import job as download
 from sfa.jobs.job import Job
@@ -33,6 +34,7 @@ class Kind:
 PLAIN = Kind()
 KINDS: Mapping[str, Kind] = {
     "download": Kind(prepare=download.prepare, record=download.record),
+    "analysis": Kind(prepare=analysis.prepare, record=analysis.record),
 }
 
 

@@ -1,0 +1,62 @@
+"""``/api/analysis``: analyse one of the caller's tracks in an analysis worker, follow the job, read results."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sfa.analysis.job import feature_groups
+from sfa.jobs import enqueue, get_job
+from sfa.tracks.store import fetch_track, latest_analysis
+from sfa.web.auth import current_user
+from sfa.web.envelope import data, json_body, path_id
+from sfa.web.errors import NotFound, ValidationFailed
+from sfa.web.keys import CONFIG, DATABASE
+
+routes = web.RouteTableDef()
+
+FEATURES_MESSAGE = "must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"
+
+
+@routes.post("/api/analysis/analyze")
+async def analyze(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    body = await json_body(request)
+    track_id, features = body.get("track_id"), feature_groups(body.get("features", "all"))
+    errors = {}
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
+        errors["track_id"] = ["must be the id of one of your tracks"]
+    if features is None:
+        errors["features"] = [FEATURES_MESSAGE]
+    if errors:
+        raise ValidationFailed(errors)
+    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
+        track = await fetch_track(conn, user.id, track_id)
+        if track is None:
+            raise NotFound("track not found")
+        if track.path is None:
+            raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
+        job, _ = await enqueue(conn, user_id=user.id, kind="analysis", track_id=track.id,
+                               args={"path": track.path, "features": features},
+                               max_attempts=request.app[CONFIG].queue_max_attempts)
+    return data({"job_id": job.id, "track_id": track.id, "status": job.status}, status=201)
+
+
+@routes.get("/api/analysis/job/{id}")
+async def show_job(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    job = await get_job(request.app[DATABASE], user.id, path_id(request))
+    if job is None or job.kind != "analysis":
+        raise NotFound("analysis job not found")
+    return data({"id": job.id, "track_id": job.track_id, "status": job.status, "progress": job.progress,
+                 "result": job.result, "error": job.error})
+
+
+@routes.get("/api/analysis/{track_id}")
+async def show_track_analysis(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    async with request.app[DATABASE].pool.acquire() as conn:
+        track = await fetch_track(conn, user.id, path_id(request, "track_id"))
+    analysis = None if track is None else await latest_analysis(request.app[DATABASE], track.id)
+    if analysis is None:
+        raise NotFound("no analysis for this track")
+    return data({"track_id": track.id, **analysis})

@@ -1,0 +1,144 @@
+"""Analysis end to end: a generated song uploaded over HTTP, analysed by a real analysis worker process
+through the durable queue, read back in the contract's shapes, and copied onto the track."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+import soundfile
+from aiohttp import FormData
+
+from sfa.actors import WorkerPool
+from sfa.actors.system import ActorSystemBridge
+from sfa.config import Config
+from sfa.jobs import JobQueue, pool_executor
+from sfa.supervisors import Supervisor
+from tests.actors.conftest import job_pool
+from tests.dsp.dsp_synth import chord_progression, drum_loop
+from tests.jobs.conftest import wait_for_state
+
+SR = 22050
+
+
+def song(bpm: float = 120.0) -> bytes:
+    """A drum loop at ``bpm`` over an A minor progression with a chord per bar, twice, as a stereo WAV."""
+    harmony = np.tile(chord_progression(9, "minor", sr=SR, chord_seconds=4 * 60 / bpm), 2)
+    beat = drum_loop(bpm, sr=SR, seconds=len(harmony) / SR)[: len(harmony)]
+    mono = 0.6 * beat / np.abs(beat).max() + 0.4 * harmony / np.abs(harmony).max()
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.stack([mono, mono], axis=1).astype(np.float32) * 0.8, SR, format="WAV")
+    return buffer.getvalue()
+
+
+async def upload(client, account, payload: bytes) -> dict:
+    form = FormData()
+    form.add_field("file", payload, filename="song.wav", content_type="audio/wav")
+    response = await client.post("/api/tracks", data=form, headers=account.headers)
+    assert response.status == 201, await response.text()
+    return (await response.json())["data"]
+
+
+@pytest.fixture
+async def analysis_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
+    """One real analysis worker process in a supervised pool, fed by the durable queue."""
+    bridge = await ActorSystemBridge(log_level="error").start()
+    pool = job_pool(bridge, "analysis", workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    queue = await JobQueue(database, config.replace(queue_poll_s=0.05), pool_executor({"analysis": pool}),
+                           {"analysis": 1}).start()
+    yield pool
+    await queue.stop()
+    await tree.stop()
+    await bridge.stop()
+
+
+async def analyze(client, account, track_id, features="all") -> dict:
+    response = await client.post("/api/analysis/analyze", json={"track_id": track_id, "features": features},
+                                 headers=account.headers)
+    assert response.status == 201, await response.text()
+    return (await response.json())["data"]
+
+
+async def test_a_track_is_analysed_and_its_bpm_and_key_filled(client, database, make_account, analysis_queue):
+    account = await make_account()
+    track = await upload(client, account, song(120.0))
+
+    started = await analyze(client, account, track["id"])
+    assert started == {"job_id": started["job_id"], "track_id": track["id"], "status": "queued"}
+    await wait_for_state(database, started["job_id"], "completed", timeout=60)
+
+    job = (await (await client.get(f"/api/analysis/job/{started['job_id']}", headers=account.headers)).json())["data"]
+    assert job["status"] == "completed" and job["progress"] == 100 and job["error"] is None
+    result = job["result"]
+    assert result["tempo"] == pytest.approx(120.0, rel=0.02)
+    assert result["key"] == "A minor"
+    for name in ("energy", "spectral_centroid", "spectral_rolloff", "zero_crossing_rate"):
+        assert isinstance(result[name], float) and result[name] > 0
+    assert len(result["features"]["mfcc"]) == 20 and len(result["features"]["chroma"]) == 12
+
+    stored = (await (await client.get(f"/api/analysis/{track['id']}", headers=account.headers)).json())["data"]
+    assert stored["job_id"] == started["job_id"] and stored["result"] == result
+    shown = (await (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).json())["data"]
+    assert shown["bpm"] == pytest.approx(120.0, rel=0.02) and shown["key"] == "A minor"
+
+
+async def test_analysis_keeps_what_the_user_set(client, database, make_account, analysis_queue):
+    account = await make_account()
+    track = await upload(client, account, song(100.0))
+    patched = await client.patch(f"/api/tracks/{track['id']}", json={"bpm": 99, "key": "C major"},
+                                 headers=account.headers)
+    assert patched.status == 200
+
+    started = await analyze(client, account, track["id"], ["tempo", "key"])
+    job = await wait_for_state(database, started["job_id"], "completed", timeout=60)
+
+    assert set(job.result) >= {"tempo", "key"} and "features" not in job.result
+    shown = (await (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).json())["data"]
+    assert (shown["bpm"], shown["key"]) == (99, "C major")
+
+
+async def test_a_broken_file_fails_its_job_readably_and_the_worker_carries_on(client, database, config,
+                                                                             make_account, analysis_queue):
+    account = await make_account()
+    broken, fine = await upload(client, account, song()), await upload(client, account, song())
+    (config.data_dir / f"tracks/{broken['id']}/original.wav").write_bytes(b"RIFF garbage that is not audio")
+
+    failed = await wait_for_state(database, (await analyze(client, account, broken["id"]))["job_id"], "failed",
+                                  timeout=60)
+    done = await wait_for_state(database, (await analyze(client, account, fine["id"]))["job_id"], "completed",
+                                timeout=60)
+
+    assert failed.attempt == 1 and len(failed.errors) == 1
+    assert failed.error.startswith("cannot analyse this track: cannot decode")
+    assert "died" not in failed.error
+    assert done.result["key"] == "A minor"
+
+
+@pytest.mark.parametrize(("body", "details"), [
+    ({"track_id": "1"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": 1, "features": ["tempo", "loudness"]},
+     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"]}),
+    ({"track_id": 1, "features": []},
+     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"]}),
+])
+async def test_bad_requests_are_422_with_details(client, make_account, body, details):
+    response = await client.post("/api/analysis/analyze", json=body, headers=(await make_account()).headers)
+
+    assert response.status == 422
+    assert (await response.json())["details"] == details
+
+
+async def test_other_users_tracks_and_jobs_are_404(client, make_account):
+    owner, other = await make_account(), await make_account()
+    track = await upload(client, owner, song())
+    job = await analyze(client, owner, track["id"])
+
+    for method, path, body in (("POST", "/api/analysis/analyze", {"track_id": track["id"]}),
+                               ("GET", f"/api/analysis/job/{job['job_id']}", None),
+                               ("GET", f"/api/analysis/{track['id']}", None)):
+        response = await client.request(method, path, json=body, headers=other.headers)
+        assert response.status == 404, path
+        assert (await response.json())["code"] == "NOT_FOUND"
