@@ -3,6 +3,7 @@ client driven from Node (installed from package.json on first use)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,11 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def node_client() -> str:
-    """The node binary, with node_modules/phoenix installed from the lock file (offline when cached)."""
+    """The node binary, with package.json's packages installed from the lock file (offline when cached)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node and npm are needed to run the real phoenix JS client")
-    if not (ROOT / "node_modules" / "phoenix").is_dir():
+    wanted = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    if not all((ROOT / "node_modules" / name).is_dir() for name in wanted):
         result = subprocess.run([npm, "ci", "--prefer-offline", "--no-audit", "--no-fund"], cwd=ROOT,
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
