@@ -1,36 +1,63 @@
 """Every /api, /export and /files route against every kind of caller.
 
 Each route the app serves there must have a rule in MATRIX (a new route without one fails here). A rule
-says the lowest role it needs and, for routes about one object, which object the path names: that object
-belongs to the `user` caller, so every other caller, admins included, gets 404, never 403 and never data.
+says the lowest role it needs and, for routes about one object, that the object belongs to the `user`
+caller: every other caller, admins included, then gets 404, never 403 and never the object's data.
+Paths and bodies name the objects with `{track}`, `{job}`, `{download_job}`, `{analysis_job}`, `{stem}`,
+`{user_id}`, filled in from objects the `user` caller really created.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from aiohttp import FormData
 
 from sfa.accounts import at_least, revoke_api_token
+from tests.tracks.audio import audio_bytes
 
 PREFIXES = ("/api/", "/export/", "/files/")
 CALLERS = ("anonymous", "bad_token", "revoked", "suspended", "user", "other_user", "pro", "admin")
+UPLOAD = "upload"
 
 
 @dataclass(frozen=True)
 class Rule:
+    path: str
     minimum: str = "user"
-    owned: str | None = None
-    body: dict | None = None
+    owned: bool = False
+    body: Any = None
     success: int = 200
-    params: dict[str, str] = field(default_factory=dict)
 
 
 MATRIX: dict[tuple[str, str], Rule] = {
-    ("GET", "/api/admin/users"): Rule("admin"),
-    ("PATCH", "/api/admin/users/{id}"): Rule("admin", body={"status": "active"}, params={"id": "user_id"}),
+    ("GET", "/api/admin/users"): Rule("/api/admin/users", "admin"),
+    ("PATCH", "/api/admin/users/{id}"): Rule("/api/admin/users/{user_id}", "admin", body={"status": "active"}),
     # The app under test runs no supervision tree, so an admin gets 503; tests/actors cover the 200.
-    ("GET", "/api/admin/supervisors"): Rule("admin", success=503),
+    ("GET", "/api/admin/supervisors"): Rule("/api/admin/supervisors", "admin", success=503),
+    ("GET", "/api/admin/jobs"): Rule("/api/admin/jobs", "admin"),
+    ("GET", "/api/tracks"): Rule("/api/tracks"),
+    ("POST", "/api/tracks"): Rule("/api/tracks", body=UPLOAD, success=201),
+    ("GET", "/api/tracks/{id}"): Rule("/api/tracks/{track}", owned=True),
+    ("PATCH", "/api/tracks/{id}"): Rule("/api/tracks/{track}", owned=True, body={"title": "Renamed"}),
+    ("DELETE", "/api/tracks/{id}"): Rule("/api/tracks/{track}", owned=True, success=204),
+    ("GET", "/api/jobs"): Rule("/api/jobs"),
+    ("GET", "/api/jobs/{id}"): Rule("/api/jobs/{job}", owned=True),
+    ("DELETE", "/api/jobs/{id}"): Rule("/api/jobs/{job}", owned=True),
+    ("POST", "/api/download/track"): Rule("/api/download/track", body={"url": "http://127.0.0.1:9/a.mp3"},
+                                          success=201),
+    ("GET", "/api/download/job/{id}"): Rule("/api/download/job/{download_job}", owned=True),
+    ("POST", "/api/analysis/analyze"): Rule("/api/analysis/analyze", owned=True, body={"track_id": "{track}"},
+                                            success=201),
+    ("GET", "/api/analysis/job/{id}"): Rule("/api/analysis/job/{analysis_job}", owned=True),
+    ("GET", "/api/analysis/{track_id}"): Rule("/api/analysis/{track}", owned=True),
+    ("GET", "/export/stem/{id}"): Rule("/export/stem/{stem}", owned=True),
+    ("GET", "/export/stems/{track_id}"): Rule("/export/stems/{track}", owned=True),
+    ("GET", "/export/analysis/{track_id}"): Rule("/export/analysis/{track}", owned=True),
+    ("GET", "/files/{path}"): Rule("/files/tracks/{track}/original.wav", owned=True),
 }
 
 
@@ -42,7 +69,7 @@ def expected(rule: Rule, caller: str) -> int:
     role = {"user": "user", "other_user": "user", "pro": "pro", "admin": "admin"}[caller]
     if not at_least(role, rule.minimum):
         return 403
-    if rule.owned is not None and caller != "user":
+    if rule.owned and caller != "user":
         return 404
     return rule.success
 
@@ -57,8 +84,21 @@ def test_every_route_has_a_rule(app):
     assert not missing, f"add these routes to MATRIX: {sorted(missing)}"
 
 
+async def created(response) -> dict:
+    assert response.status == 201, await response.text()
+    return (await response.json())["data"]
+
+
+def upload_form() -> FormData:
+    form = FormData()
+    form.add_field("file", audio_bytes("wav", 0.5), filename="song.wav", content_type="audio/wav")
+    return form
+
+
 @pytest.fixture
-async def callers(database, make_account):
+async def callers(client, database, config, make_account):
+    """Headers per caller, and the ids of objects the `user` caller owns: a track with its file, stems and
+    analysis, a download job and an analysis job."""
     accounts = {name: await make_account(role) for name, role in
                 (("user", "user"), ("other_user", "user"), ("pro", "pro"), ("admin", "admin"),
                  ("revoked", "admin"))}
@@ -69,21 +109,47 @@ async def callers(database, make_account):
     headers = {name: account.headers for name, account in accounts.items()}
     headers["anonymous"] = {}
     headers["bad_token"] = {"Authorization": "Bearer sfa_" + "0" * 43}
-    values = {"user_id": str(accounts["user"].user.id)}
-    return headers, values
+
+    owner = headers["user"]
+    track = await created(await client.post("/api/tracks", data=upload_form(), headers=owner))
+    stem_path = f"tracks/{track['id']}/stems/vocals.wav"
+    (config.data_dir / stem_path).parent.mkdir(parents=True, exist_ok=True)
+    (config.data_dir / stem_path).write_bytes(audio_bytes("wav", 0.2))
+    stem = await database.pool.fetchval(
+        "INSERT INTO stems (track_id, name, model, path) VALUES ($1, 'vocals', 'htdemucs', $2) RETURNING id",
+        track["id"], stem_path)
+    await database.pool.execute("INSERT INTO analysis_results (track_id, result) VALUES ($1, $2)", track["id"],
+                                json.dumps({"tempo": 120.0, "key": "A minor"}))
+    download = await created(await client.post("/api/download/track", json={"url": "http://127.0.0.1:9/x.mp3"},
+                                               headers=owner))
+    analysis = await created(await client.post("/api/analysis/analyze", json={"track_id": track["id"]},
+                                               headers=owner))
+    ids = {"track": track["id"], "stem": stem, "job": download["job_id"], "download_job": download["job_id"],
+           "analysis_job": analysis["job_id"], "user_id": accounts["user"].user.id}
+    return headers, ids
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
-async def test_each_caller_gets_the_expected_status(client, callers, method, path):
-    headers, values = callers
-    rule = MATRIX[method, path]
-    concrete = path.format(**{name: values[source] for name, source in rule.params.items()})
+def fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    if isinstance(value, dict):
+        return {key: fill(item, ids) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(("method", "route"), sorted(MATRIX))
+async def test_each_caller_gets_the_expected_status(client, callers, method, route):
+    headers, ids = callers
+    rule = MATRIX[method, route]
+    path = rule.path.format(**ids)
 
     got = {}
     for caller in CALLERS:
-        response = await client.request(method, concrete, json=rule.body, headers=headers[caller])
+        body = {"data": upload_form()} if rule.body == UPLOAD else {"json": fill(rule.body, ids)}
+        response = await client.request(method, path, headers=headers[caller], **body)
         got[caller] = response.status
         if response.status == 404:
             assert (await response.json())["code"] == "NOT_FOUND"
+            assert str(ids["track"]) not in (await response.text()).replace(path, "")
 
     assert got == {caller: expected(rule, caller) for caller in CALLERS}
