@@ -51,6 +51,14 @@ JOB_OUTCOMES = (JobDone, JobFailed)
 
 
 @dataclass(frozen=True, slots=True)
+class CancelJob:
+    """Stop job ``job_id`` at its next check (``JobContext.cancelled``), sent to a worker running several
+    jobs at once instead of killing the others with it."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribe:
     """From the bridge's listening endpoint to the nursery: report here; stop everything once ``owner_pid`` dies."""
 

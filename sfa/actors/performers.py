@@ -22,15 +22,22 @@ class PermanentError(Exception):
     """Raised by a performer when retrying cannot help (bad input): the job fails with ``retryable=False``."""
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class JobContext:
     """What a performer gets: the job, the device its worker owns, a way to report progress, and
-    ``state``, a dict that lives as long as the worker process (loaded models, open handles)."""
+    ``state``, a dict that lives as long as the worker process (loaded models, open handles).
+    ``cancelled()`` turns true when the job was cancelled while its worker runs other jobs too; a
+    performer that can stop cleanly checks it between steps (and raises)."""
 
     job: RunJob
     device: str
     report: Callable[[float, str], None]
     state: dict[str, Any] = field(default_factory=dict)
+    cancelled: Callable[[], bool] = _never
 
 
 class PerformerRegistry:

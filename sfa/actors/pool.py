@@ -3,7 +3,8 @@
 The pool object is stable for the server's life; what its parent supervisor restarts is the pool's
 supervisor and the workers below it, which join the pool's idle line as they start. Callers wait in
 line (FIFO) for an idle worker, so work queued for a pool survives its workers being killed and
-restarted: it simply goes to the next worker that comes up.
+restarted: it simply goes to the next worker that comes up. A worker with ``slots`` > 1 (the GPU's) stands
+in that line once per free slot, and runs that many jobs at once.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ class PoolSupervisor(Supervisor):
 
 class WorkerPool:
     def __init__(self, name: str, bridge: ActorSystemBridge, *, devices: Sequence[str], actor_class: str,
-                 worker_kind: str, performers: Mapping[str, str], intensity: Intensity = DEFAULT_INTENSITY) -> None:
-        """One worker per entry of ``devices`` (``"cpu"`` for each CPU worker, ``"cuda:N"`` for a GPU)."""
+                 worker_kind: str, performers: Mapping[str, str], intensity: Intensity = DEFAULT_INTENSITY,
+                 slots: int = 1) -> None:
+        """One worker per entry of ``devices`` (``"cpu"`` for each CPU worker, ``"cuda:N"`` for a GPU), each
+        running up to ``slots`` jobs at once."""
         self.name = name
         self.bridge = bridge
         self.devices = tuple(devices)
@@ -44,6 +47,7 @@ class WorkerPool:
         self.worker_kind = worker_kind
         self.performers = performers
         self.intensity = intensity
+        self.slots = slots
         self.waiting = 0
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
 
@@ -56,14 +60,19 @@ class WorkerPool:
         Raises :class:`~sfa.actors.worker_process.JobError` when the performer raised, and
         :class:`~sfa.actors.worker_process.WorkerCrashed` when the worker's process died mid-job (the
         supervisor is already starting its replacement). Cancelling a running job stops its worker,
-        since a thread cannot be interrupted; the supervisor starts a fresh one.
+        since a thread cannot be interrupted; the supervisor starts a fresh one. A worker running several
+        jobs is asked to stop that one job instead, at its next ``JobContext.cancelled`` check.
         """
         worker = await self._checkout()
         try:
             return await worker.perform(job, on_progress)
         except asyncio.CancelledError:
-            log.info("job %s cancelled on %s; killing the worker", job.job_id, worker.name)
-            worker.kill()
+            if worker.slots > 1:
+                log.info("job %s cancelled on %s; asking it to stop", job.job_id, worker.name)
+                await asyncio.shield(worker.cancel(job.job_id))
+            else:
+                log.info("job %s cancelled on %s; killing the worker", job.job_id, worker.name)
+                worker.kill()
             raise
         finally:
             self._checkin(worker)
@@ -90,8 +99,9 @@ class WorkerPool:
     def _starter(self, name: str, device: str):
         async def start() -> WorkerProcess:
             worker = await WorkerProcess(self.bridge, name, kind=self.worker_kind, actor_class=self.actor_class,
-                                         device=device, performers=self.performers).start()
-            self._idle.put_nowait(worker)
+                                         device=device, performers=self.performers, slots=self.slots).start()
+            for _ in range(self.slots):
+                self._idle.put_nowait(worker)
             return worker
 
         return start

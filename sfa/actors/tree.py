@@ -5,7 +5,8 @@ root (one_for_one)
 ├─ download     worker_pool: SFA_WORKERS_DOWNLOAD JobWorker processes
 ├─ processing   worker_pool: SFA_WORKERS_PROCESSING JobWorker processes
 ├─ analysis     worker_pool: SFA_WORKERS_ANALYSIS JobWorker processes
-├─ gpu          worker_pool: one GpuWorker per GPU, or one on the CPU without any
+├─ gpu          worker_pool: one GpuWorker per GPU, or one on the CPU without any; each runs up to
+│               SFA_WORKERS_PROCESSING jobs at once (stem separation batches them on the device)
 └─ sessions     UserSession actors in the event loop, one per active session
 ```
 Every supervisor allows ``SFA_MAX_RESTARTS`` restarts in ``SFA_RESTART_PERIOD_S``. If the root itself gives
@@ -63,7 +64,8 @@ class ActorTree:
                                             intensity=self.intensity)
                           for queue, count in counts.items()}
             self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
-                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity)
+                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity,
+                                  slots=self.config.workers_processing)
             specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
             specs.append(ChildSpec("sessions", self._start_sessions, kind="supervisor"))
             self.root = await Supervisor("root", specs, intensity=self.intensity).start()

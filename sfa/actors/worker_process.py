@@ -2,7 +2,7 @@
 
 It is what a worker pool's supervisor supervises: ``done`` resolves when the nursery reports the process
 gone, and a job running there at that moment fails with :class:`WorkerCrashed`, so the queue can run it
-again (attempt + 1) on another worker. A worker runs one job at a time.
+again (attempt + 1) on another worker. A worker runs up to ``slots`` jobs at once (one, except on a GPU).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from thespian.actors import ActorAddress, ActorExitRequest
 
-from sfa.actors.messages import Exited, JobDone, JobFailed, JobProgress, Ready, RunJob, SpawnFailed
+from sfa.actors.messages import CancelJob, Exited, JobDone, JobFailed, JobProgress, Ready, RunJob, SpawnFailed
 from sfa.actors.system import ActorSystemBridge
 from sfa.supervisors import SHUTDOWN, Exit, crashed
 
@@ -48,13 +48,14 @@ class JobError(RuntimeError):
 
 class WorkerProcess:
     def __init__(self, bridge: ActorSystemBridge, name: str, *, kind: str, actor_class: str, device: str,
-                 performers: Mapping[str, str]) -> None:
+                 performers: Mapping[str, str], slots: int = 1) -> None:
         self.bridge = bridge
         self.name = name
         self.kind = kind
         self.actor_class = actor_class
         self.device = device
         self.performers = performers
+        self.slots = slots
         self.pid: int | None = None
         self.address: ActorAddress | None = None
         self.started_at = time.monotonic()
@@ -62,8 +63,7 @@ class WorkerProcess:
         self.done: asyncio.Future[Exit] = loop.create_future()
         self._ready: asyncio.Future[Ready] = loop.create_future()
         self._ref: int | None = None
-        self._job: RunJob | None = None
-        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._jobs: dict[int, asyncio.Queue[Any]] = {}
         self._stopping = False
         self._killed = False
 
@@ -84,17 +84,17 @@ class WorkerProcess:
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return bool(self._jobs)
 
     async def perform(self, job: RunJob, on_progress: ProgressCallback | None = None) -> Any:
         """Run ``job`` here and return its result; raise :class:`JobError` or :class:`WorkerCrashed`."""
-        if self._job is not None or not self.alive:
+        if len(self._jobs) >= self.slots or job.job_id in self._jobs or not self.alive:
             raise RuntimeError(f"worker {self.name} cannot take job {job.job_id}: it is busy or gone")
-        self._job = job
+        inbox = self._jobs[job.job_id] = asyncio.Queue()
         try:
             await self.bridge.tell(self.address, job)
             while True:
-                match await self._inbox.get():
+                match await inbox.get():
                     case JobProgress() as progress:
                         if on_progress is not None and (pending := on_progress(progress)) is not None:
                             await pending
@@ -105,7 +105,12 @@ class WorkerProcess:
                     case Exited():
                         raise WorkerCrashed(job.job_id, self.name, self.pid)
         finally:
-            self._job = None
+            del self._jobs[job.job_id]
+
+    async def cancel(self, job_id: int) -> None:
+        """Ask the worker to stop ``job_id`` at its next check, leaving its other jobs running."""
+        if self.alive:
+            await self.bridge.tell(self.address, CancelJob(job_id))
 
     async def stop(self) -> None:
         """Ask the actor to exit; SIGKILL its process if it has not within ``STOP_TIMEOUT_S``."""
@@ -128,10 +133,10 @@ class WorkerProcess:
                 os.kill(self.pid, signal.SIGKILL)
 
     def status(self) -> dict[str, Any]:
-        state = "stopping" if self._stopping else "busy" if self._job is not None else "idle"
+        state = "stopping" if self._stopping else "busy" if self._jobs else "idle"
         return {"kind": self.kind, "pid": self.pid, "state": state, "device": self.device,
-                "mailbox_depth": self._inbox.qsize() + (self._job is not None),
-                "current_job": None if self._job is None else self._job.job_id,
+                "mailbox_depth": sum(inbox.qsize() + 1 for inbox in self._jobs.values()),
+                "current_job": next(iter(self._jobs), None), "current_jobs": list(self._jobs),
                 "uptime_s": round(time.monotonic() - self.started_at, 3)}
 
     def _receive(self, message: Any) -> None:
@@ -142,15 +147,15 @@ class WorkerProcess:
                 self._ready.set_exception(RuntimeError(f"could not start {self.actor_class}: {error}"))
             case Exited():
                 self._exited()
-            case JobProgress() | JobDone() | JobFailed() if self._job and message.job_id == self._job.job_id:
-                self._inbox.put_nowait(message)
+            case JobProgress() | JobDone() | JobFailed() if message.job_id in self._jobs:
+                self._jobs[message.job_id].put_nowait(message)
             case _:
                 log.warning("worker %s dropped %r", self.name, message)
 
     def _exited(self) -> None:
         self.bridge.forget(self._ref)
-        if self._job is not None:
-            self._inbox.put_nowait(Exited())
+        for inbox in self._jobs.values():
+            inbox.put_nowait(Exited())
         if not self._ready.done():
             self._ready.set_exception(RuntimeError(f"{self.actor_class} exited while starting"))
         exit = SHUTDOWN if self._stopping else crashed(f"process {self.pid} exited")

@@ -3,7 +3,8 @@
 The performer runs in a thread of the worker process, not in ``receiveMessage``: Thespian transmits what
 an actor sends only once its handler returns, so progress sent from a handler busy with the job would all
 arrive at the end. The actor keeps handling messages and, every ``PUMP`` while a job runs, forwards what
-the job thread queued (progress, then the outcome) to the bridge.
+the job thread queued (progress, then the outcome) to the bridge. A worker runs as many jobs at once as
+its pool sends it (one for a JobWorker; a GpuWorker's pool sends several, which batch on the device).
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from typing import Any
 
 from thespian.actors import ActorAddress, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
 
-from sfa.actors.messages import JOB_OUTCOMES, Envelope, JobDone, JobFailed, JobProgress, Ready, RunJob, Start
+from sfa.actors.messages import (
+    JOB_OUTCOMES,
+    CancelJob,
+    Envelope,
+    JobDone,
+    JobFailed,
+    JobProgress,
+    Ready,
+    RunJob,
+    Start,
+)
 from sfa.actors.performers import JobContext, PermanentError, resolve
 
 log = logging.getLogger(__name__)
@@ -31,28 +42,35 @@ class JobWorker(ActorTypeDispatcher):
         self.start: Start | None = None
         self.outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.state: dict[str, Any] = {}
-        self.running: RunJob | None = None
+        self.running: dict[int, RunJob] = {}
+        self.cancelled: set[int] = set()
 
     def receiveMsg_Start(self, message: Start, sender: ActorAddress) -> None:
         self.start = message
         self.send(message.reply_to, Envelope(message.ref, Ready(os.getpid(), self.myAddress)))
 
     def receiveMsg_RunJob(self, job: RunJob, sender: ActorAddress) -> None:
-        if self.running is not None:
-            log.error("worker %d got job %s while running job %s; dropped", os.getpid(), job.job_id,
-                      self.running.job_id)
+        if job.job_id in self.running:
+            log.error("worker %d got job %s while already running it; dropped", os.getpid(), job.job_id)
             return
-        self.running = job
+        pumping = bool(self.running)
+        self.running[job.job_id] = job
         threading.Thread(target=self.perform, args=(job,), name=f"job-{job.job_id}", daemon=True).start()
-        self.wakeupAfter(PUMP)
+        if not pumping:
+            self.wakeupAfter(PUMP)
+
+    def receiveMsg_CancelJob(self, message: CancelJob, sender: ActorAddress) -> None:
+        if message.job_id in self.running:
+            self.cancelled.add(message.job_id)
 
     def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender: ActorAddress) -> None:
         while not self.outbox.empty():
             update = self.outbox.get()
             self.send(self.start.reply_to, Envelope(self.start.ref, update))
             if isinstance(update, JOB_OUTCOMES):
-                self.running = None
-        if self.running is not None:
+                self.running.pop(update.job_id, None)
+                self.cancelled.discard(update.job_id)
+        if self.running:
             self.wakeupAfter(PUMP)
 
     def receiveMsg_ActorSystemMessage(self, message: ActorSystemMessage, sender: ActorAddress) -> None:
@@ -71,7 +89,8 @@ class JobWorker(ActorTypeDispatcher):
             self.outbox.put(JobFailed(job.job_id, f"no performer for job kind {job.kind!r}", retryable=False))
             return
         try:
-            result = resolve(path)(JobContext(job, self.start.device, report, self.state))
+            result = resolve(path)(JobContext(job, self.start.device, report, self.state,
+                                              cancelled=lambda: job.job_id in self.cancelled))
         except PermanentError as exc:
             self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
         except Exception as exc:  # the job's outcome, see the docstring
@@ -83,4 +102,5 @@ class JobWorker(ActorTypeDispatcher):
 
 class GpuWorker(JobWorker):
     """A JobWorker bound to one device (``cuda:N``, or ``cpu`` on a host without GPUs); its ``state`` holds
-    the models it has loaded there, so they stay loaded between jobs."""
+    the models it has loaded there, so they stay loaded between jobs, and the jobs it runs at once share
+    them (see :mod:`sfa.separation.engine`)."""

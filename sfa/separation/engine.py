@@ -1,0 +1,210 @@
+"""The separation engine a GPU worker keeps in its process state: warm models and one batching runner.
+
+Every job running in the worker (a GPU worker runs several at once) cuts its track into chunks and hands
+them to the one :class:`BatchRunner` thread, a batch's worth ahead of what it has consumed. The runner
+takes whatever chunks are waiting, from any job, groups those of the same model and length, and runs each
+group as one batch on the device. Jobs consume their results in order, report progress per chunk and check
+for cancellation between chunks. :class:`ModelCache` keeps loaded models on the device, least recently used
+first out when a new one would pass the memory budget (or when the device runs out of memory).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from sfa.separation import chunking
+from sfa.separation.models import Bag, load
+from sfa.separation.registry import MODELS
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """The job was cancelled; it stopped between two chunks."""
+
+
+class ModelCache:
+    def __init__(self, device: torch.device, budget_bytes: int, hub: Path) -> None:
+        self.device = device
+        self.budget_bytes = budget_bytes
+        self.hub = hub
+        self._bags: OrderedDict[str, Bag] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Bag:
+        """The model called ``name`` on the device, loaded from the hub cache on first use."""
+        with self._lock:
+            if name in self._bags:
+                self._bags.move_to_end(name)
+                return self._bags[name]
+        bag = load(MODELS[name], self.hub)
+        return self.put(bag)
+
+    def put(self, bag: Bag) -> Bag:
+        """Keep ``bag`` warm under its name (a model built here, e.g. with random weights in a test)."""
+        with self._lock:
+            while self._bags and self.resident_bytes + bag.nbytes > self.budget_bytes:
+                self._evict_oldest()
+            self._bags[bag.name] = bag.to(self.device)
+            return bag
+
+    def shed(self, keep: str) -> bool:
+        """Evict every model but ``keep`` (the device ran out of memory); False when there was none."""
+        with self._lock:
+            others = [name for name in self._bags if name != keep]
+            for name in others:
+                self._evict(name)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        return bool(others)
+
+    @property
+    def resident_bytes(self) -> int:
+        return sum(bag.nbytes for bag in self._bags.values())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._bags)
+
+    def _evict_oldest(self) -> None:
+        self._evict(next(iter(self._bags)))
+
+    def _evict(self, name: str) -> None:
+        log.info("evicting separation model %s from %s", name, self.device)
+        self._bags.pop(name).to(torch.device("cpu"))
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkWork:
+    bag: Bag
+    audio: torch.Tensor
+    job: int
+    done: Future = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    """Counts since the runner started; ``shared`` counts, per running job, the batches it shared with
+    another job (the proof that concurrent jobs batch together), until the job is forgotten."""
+
+    batches: int = 0
+    chunks: int = 0
+    mixed_batches: int = 0
+    shared: dict[int, int] = field(default_factory=dict)
+
+    def record(self, jobs: set[int], chunks: int) -> None:
+        self.batches += 1
+        self.chunks += chunks
+        if len(jobs) > 1:
+            self.mixed_batches += 1
+            for job in jobs:
+                self.shared[job] = self.shared.get(job, 0) + 1
+
+    def forget(self, job: int) -> int:
+        return self.shared.pop(job, 0)
+
+
+class BatchRunner:
+    """One thread, the only one touching the device: runs waiting chunks in batches of up to ``max_batch``."""
+
+    def __init__(self, cache: ModelCache, max_batch: int) -> None:
+        self.cache = cache
+        self.max_batch = max_batch
+        self.stats = RunnerStats()
+        self._queue: queue.SimpleQueue[ChunkWork] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="separation-batches", daemon=True)
+        self._thread.start()
+
+    def submit(self, bag: Bag, audio: torch.Tensor, job: int) -> Future:
+        work = ChunkWork(bag, audio, job)
+        self._queue.put(work)
+        return work.done
+
+    def _loop(self) -> None:
+        while True:
+            waiting = [self._queue.get()]
+            while True:
+                try:
+                    waiting.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            groups: dict[tuple[str, int], list[ChunkWork]] = {}
+            for work in waiting:
+                if work.done.set_running_or_notify_cancel():
+                    groups.setdefault((work.bag.name, work.audio.shape[-1]), []).append(work)
+            for group in groups.values():
+                for start in range(0, len(group), self.max_batch):
+                    self._run(group[start:start + self.max_batch])
+
+    def _run(self, group: list[ChunkWork]) -> None:
+        bag = group[0].bag
+        try:
+            outputs = self._forward(bag, torch.stack([work.audio for work in group]))
+        except Exception as exc:  # each waiting job gets the failure as its chunk's outcome
+            for work in group:
+                work.done.set_exception(exc)
+            return
+        self.stats.record({work.job for work in group}, len(group))
+        for work, output in zip(group, outputs, strict=True):
+            work.done.set_result(output)
+
+    def _forward(self, bag: Bag, batch: torch.Tensor) -> torch.Tensor:
+        device = self.cache.device
+        try:
+            return bag(batch.to(device)).cpu()
+        except torch.OutOfMemoryError:
+            if not self.cache.shed(keep=bag.name) and len(batch) == 1:
+                raise
+            log.warning("out of memory on %s with a batch of %d; retrying smaller", device, len(batch))
+            half = max(1, len(batch) // 2)
+            return torch.cat([bag(part.to(device)).cpu() for part in batch.split(half)])
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    segment_s: float
+    overlap: float
+
+
+class Engine:
+    """What a GPU worker keeps warm: the model cache and the batch runner on its device."""
+
+    def __init__(self, device: str, *, hub: Path, budget_bytes: int, max_batch: int) -> None:
+        self.device = torch.device(device if device.startswith("cuda") and torch.cuda.is_available() else "cpu")
+        self.cache = ModelCache(self.device, budget_bytes, hub)
+        self.runner = BatchRunner(self.cache, max_batch)
+
+    def separate(self, bag: Bag, mix: torch.Tensor, settings: Settings, *, job: int,
+                 progress: Callable[[int, int], None] = lambda done, total: None,
+                 cancelled: Callable[[], bool] = lambda: False) -> torch.Tensor:
+        """``mix`` (``(channels, samples)`` at the model's rate, already normalised) → ``(stems, channels,
+        samples)``; see :mod:`sfa.separation.chunking` for the chunks and how they are joined."""
+        segment = round(settings.segment_s * bag.sample_rate)
+        if bag.max_segment is not None:
+            segment = min(segment, bag.max_segment)
+        plan = chunking.plan(mix.shape[-1], segment=segment, overlap=settings.overlap)
+        joined = chunking.OverlapAdd(plan, len(bag.stems), mix.shape[0])
+        total, submitted = len(plan.starts), 0
+        in_flight: deque[Future] = deque()
+        try:
+            for index in range(total):
+                while submitted < min(total, index + self.runner.max_batch):
+                    in_flight.append(self.runner.submit(bag, chunking.chunk(mix, plan, submitted), job))
+                    submitted += 1
+                if cancelled():
+                    raise Cancelled(f"cancelled after {index} of {total} chunks")
+                joined.add(index, in_flight.popleft().result())
+                progress(index + 1, total)
+        finally:
+            for future in in_flight:
+                future.cancel()
+        return joined.result()

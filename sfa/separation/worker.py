@@ -1,0 +1,52 @@
+"""The local engine's side of a ``processing`` job, inside the GPU worker: one :class:`Engine` per worker
+process (in ``ctx.state``, so models stay warm across jobs), shared by every job the worker runs at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sfa.actors.performers import JobContext, PermanentError
+from sfa.separation.engine import Cancelled, Engine, Settings
+from sfa.separation.pipeline import UnreadableAudio, read, separate_track, write_stems
+from sfa.separation.registry import MissingWeights
+
+ENGINE = "separation_engine"
+# Shares of the progress bar: decoding and loading before the chunks, writing the stems after.
+LOADED, SEPARATED = 0.05, 0.95
+
+
+def engine_for(ctx: JobContext) -> Engine:
+    """The worker's engine, started by its first separation job."""
+    args = ctx.job.args
+    if ENGINE not in ctx.state:
+        ctx.state[ENGINE] = Engine(ctx.device, hub=Path(args["hub_dir"]), budget_bytes=int(args["models_bytes"]),
+                                   max_batch=int(args["batch"]))
+    return ctx.state[ENGINE]
+
+
+def separate_locally(ctx: JobContext) -> dict[str, Any]:
+    args, job_id = ctx.job.args, ctx.job.job_id
+    engine = engine_for(ctx)
+    ctx.report(0.0, f"loading {args['model']}")
+    try:
+        bag = engine.cache.get(args["model"])
+        track = read(Path(args["data_dir"]) / args["path"])
+    except (MissingWeights, UnreadableAudio) as exc:
+        raise PermanentError(str(exc)) from None
+    ctx.report(LOADED, f"separating on {engine.device}")
+
+    def progress(done: int, total: int) -> None:
+        ctx.report(LOADED + (SEPARATED - LOADED) * done / total, f"chunk {done} of {total}")
+
+    try:
+        stems = separate_track(engine, bag, track, Settings(float(args["segment_s"]), float(args["overlap"])),
+                               job=job_id, progress=progress, cancelled=ctx.cancelled)
+    except Cancelled as exc:
+        raise PermanentError(str(exc)) from None
+    finally:
+        shared = engine.runner.stats.forget(job_id)
+    written = write_stems(stems, bag.stems, track.sample_rate, Path(args["data_dir"]), args["folder"])
+    ctx.report(1.0, "stems written")
+    return {"model": bag.name, "engine": "local", "device": str(engine.device), "stems": written,
+            "sample_rate": track.sample_rate, "samples": track.samples, "shared_batches": shared}
