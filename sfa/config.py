@@ -62,6 +62,27 @@ def _choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError
+        return value
+
+    return parse
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError
+    return raw.rstrip("/")
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw or None
+
+
 ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase", "multiprocQueueBase")
 
 
@@ -197,6 +218,20 @@ SETTINGS: tuple[Setting, ...] = (
             "a running job whose node sent no heartbeat this long is rescued (retried elsewhere)"),
     Setting("queue_poll_s", "SFA_QUEUE_POLL_S", "1", _positive_seconds, "a number of seconds > 0",
             "how often an idle queue looks for due work without a NOTIFY (retries coming due)"),
+    Setting("separation_segment_s", "SFA_SEPARATION_SEGMENT_S", "7.8", _float_in(0.5, 600),
+            "a number of seconds 0.5..600", "length of the chunks stem separation runs a model on (capped at "
+            "what each model accepts: 7.8 s for HTDemucs)"),
+    Setting("separation_overlap", "SFA_SEPARATION_OVERLAP", "0.25", _float_in(0, 0.9), "a fraction 0..0.9",
+            "share of each chunk overlapping the next, cross-faded when the chunks are joined"),
+    Setting("separation_batch", "SFA_SEPARATION_BATCH", "4", _int_in(1, 256), "an integer 1..256",
+            "most chunks (from any of the jobs it runs) the GPU worker puts through a model at once"),
+    Setting("separation_models_mb", "SFA_SEPARATION_MODELS_MB", "4096", _int_in(1, 1_000_000),
+            "an integer 1..1000000", "memory the GPU worker keeps loaded models in, in MiB; least recently "
+            "used out first"),
+    Setting("lalalai_url", "SFA_LALALAI_URL", "https://www.lalal.ai", _http_url, "an http or https URL",
+            "base URL of the lalal.ai API (`engine: \"lalalai\"`)"),
+    Setting("lalalai_key", "SFA_LALALAI_KEY", "", _optional_text, "a license key", "lalal.ai license key; "
+            "unset disables the lalalai engine", secret=True),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
 )
@@ -238,6 +273,12 @@ class Config:
     queue_backoff_max_s: float
     queue_lease_s: float
     queue_poll_s: float
+    separation_segment_s: float
+    separation_overlap: float
+    separation_batch: int
+    separation_models_mb: int
+    lalalai_url: str
+    lalalai_key: str | None
     database_url: str | None
 
     @classmethod

@@ -13,6 +13,7 @@ from sfa.analysis import job as analysis
 from sfa.config import Config
 from sfa.integrations.downloader import job as download
 from sfa.jobs.job import Job
+from sfa.separation import job as separation
 
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -35,6 +36,7 @@ PLAIN = Kind()
 KINDS: Mapping[str, Kind] = {
     "download": Kind(prepare=download.prepare, record=download.record),
     "analysis": Kind(prepare=analysis.prepare, record=analysis.record),
+    "processing": Kind(prepare=separation.prepare, record=separation.record),
 }
 
 

@@ -11,7 +11,7 @@ from sfa.config import Config
 from sfa.db.database import Database
 from sfa.pubsub import PubSub
 from sfa.web import exports, health, phoenix
-from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, tracks
+from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, lalalai, processing, tracks
 from sfa.web.auth import authenticate_socket
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY
@@ -45,7 +45,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
-                   analysis):
+                   analysis, processing, lalalai):
         app.add_routes(module.routes)
     phoenix.setup(app, authenticate=authenticate_socket)
     return app

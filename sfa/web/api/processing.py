@@ -1,0 +1,81 @@
+"""``/api/processing``: the separation models, starting a separation (``pro`` or higher), following it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pypika import PostgreSQLQuery, Table
+from pypika.terms import Parameter
+
+from sfa.jobs import enqueue, get_job
+from sfa.separation import DEFAULT_MODEL, MODELS, hub_dir
+from sfa.separation.job import ENGINES, LALALAI
+from sfa.tracks.store import STEM_COLUMNS, Stem, fetch_track
+from sfa.web.auth import current_user, require_role
+from sfa.web.envelope import data, json_body, path_id
+from sfa.web.errors import NotFound, ValidationFailed
+from sfa.web.keys import CONFIG, DATABASE
+
+routes = web.RouteTableDef()
+
+stems = Table("stems")
+SELECT_JOB_STEMS = str(PostgreSQLQuery.from_(stems).select(*STEM_COLUMNS)
+                       .where(stems.job_id == Parameter("$1")).orderby(stems.id))
+
+
+@routes.get("/api/processing/models")
+async def models(request: web.Request) -> web.Response:
+    await current_user(request)
+    hub = hub_dir()
+    return data({"models": [spec.to_json(hub) for spec in MODELS.values()], "default": DEFAULT_MODEL,
+                 "engines": list(ENGINES)})
+
+
+def _request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, str]:
+    track_id, model, engine = body.get("track_id"), body.get("model", DEFAULT_MODEL), body.get("engine", "local")
+    errors: dict[str, list[str]] = {}
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
+        errors["track_id"] = ["must be the id of one of your tracks"]
+    if model not in MODELS:
+        errors["model"] = [f"must be one of {', '.join(MODELS)}"]
+    if engine not in ENGINES:
+        errors["engine"] = [f"must be one of {', '.join(ENGINES)}"]
+    elif engine == LALALAI and not lalalai_configured:
+        errors["engine"] = ["lalalai is not configured on this server (SFA_LALALAI_KEY is unset)"]
+    if errors:
+        raise ValidationFailed(errors)
+    return track_id, model, engine
+
+
+@routes.post("/api/processing/separate")
+@require_role("pro")
+async def separate(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    config = request.app[CONFIG]
+    track_id, model, engine = _request(await json_body(request), config.lalalai_key is not None)
+    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
+        track = await fetch_track(conn, user.id, track_id)
+        if track is None:
+            raise NotFound("track not found")
+        if track.path is None:
+            raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
+        job, _ = await enqueue(conn, user_id=user.id, kind="processing", track_id=track.id,
+                               args={"path": track.path, "model": model, "engine": engine},
+                               max_attempts=config.queue_max_attempts)
+    return data({"job_id": job.id, "track_id": track.id, "model": model, "engine": engine,
+                 "status": job.status}, status=201)
+
+
+@routes.get("/api/processing/job/{id}")
+async def show(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    database = request.app[DATABASE]
+    job = await get_job(database, user.id, path_id(request))
+    if job is None or job.kind != "processing":
+        raise NotFound("processing job not found")
+    async with database.pool.acquire() as conn:
+        rows = await conn.fetch(SELECT_JOB_STEMS, job.id)
+    return data({"id": job.id, "status": job.status, "progress": job.progress, "message": job.message,
+                 "model": job.args.get("model"), "engine": job.args.get("engine"), "track_id": job.track_id,
+                 "stems": [Stem(**dict(row)).to_json() for row in rows], "error": job.error})
