@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
 import torch
@@ -137,13 +138,25 @@ class BatchRunner:
                     waiting.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            groups: dict[tuple[str, int], list[ChunkWork]] = {}
-            for work in waiting:
-                if work.done.set_running_or_notify_cancel():
-                    groups.setdefault((work.bag.name, work.audio.shape[-1]), []).append(work)
-            for group in groups.values():
+            for group in self._groups(waiting):
                 for start in range(0, len(group), self.max_batch):
                     self._run(group[start:start + self.max_batch])
+
+    @staticmethod
+    def _groups(waiting: list[ChunkWork]) -> list[list[ChunkWork]]:
+        """Waiting chunks by model and length, each group dealt round-robin over its jobs, so every batch
+        carries every waiting job forward rather than one job's chunks queueing behind another's."""
+        groups: dict[tuple[str, int], dict[int, list[ChunkWork]]] = {}
+        for work in waiting:
+            if work.done.set_running_or_notify_cancel():
+                groups.setdefault((work.bag.name, work.audio.shape[-1]), {}).setdefault(work.job, []).append(work)
+        return [[work for turn in zip_longest(*by_job.values()) for work in turn if work is not None]
+                for by_job in groups.values()]
+
+    @property
+    def waiting(self) -> int:
+        """Chunks submitted and not yet taken into a batch."""
+        return self._queue.qsize()
 
     def _run(self, group: list[ChunkWork]) -> None:
         bag = group[0].bag

@@ -75,7 +75,9 @@ def load(spec: ModelSpec, hub: Path) -> Bag:
         for network in networks:
             if not getattr(network, "use_train_segment", False) or spec.segment_s <= network.segment:
                 network.segment = spec.segment_s
-    return Bag.of(spec.name, networks, sample_rate=spec.sample_rate, stems=spec.stems, weights=spec.weights)
+    # A demucs checkpoint states its own rate; torchaudio's bundles are the registry's.
+    rate = getattr(networks[0], "samplerate", spec.sample_rate)
+    return Bag.of(spec.name, networks, sample_rate=rate, stems=spec.stems, weights=spec.weights)
 
 
 def _demucs_checkpoint(spec: ModelSpec, path: Path) -> nn.Module:

@@ -1,0 +1,42 @@
+"""Small random-weight networks of the real architectures (torchaudio's HDemucs, demucs' HTDemucs), and
+demucs checkpoints of them seeded into a torch hub cache the way an operator places real weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from demucs.htdemucs import HTDemucs
+from torch import nn
+from torchaudio.models import HDemucs
+
+from sfa.separation.models import Bag
+from sfa.separation.registry import FOUR_STEMS
+
+RATE = 8000
+
+
+def hdemucs(stems: tuple[str, ...] = FOUR_STEMS, seed: int = 0) -> HDemucs:
+    """torchaudio's HDemucs, fewer channels and a smaller STFT: the frequency axis still folds into the
+    time branch as in ``hdemucs_high``."""
+    torch.manual_seed(seed)
+    return HDemucs(list(stems), channels=8, depth=4, nfft=256)
+
+
+def htdemucs(stems: tuple[str, ...] = FOUR_STEMS, seed: int = 0, segment_s: float = 1.0) -> HTDemucs:
+    """demucs' HTDemucs (cross-domain transformer included), small, trained segment ``segment_s``."""
+    torch.manual_seed(seed)
+    return HTDemucs(list(stems), channels=8, depth=2, nfft=512, t_layers=1, samplerate=RATE, segment=segment_s)
+
+
+def bag(network: nn.Module, name: str = "test", stems: tuple[str, ...] = FOUR_STEMS) -> Bag:
+    return Bag.of(name, [network], sample_rate=RATE, stems=stems)
+
+
+def seed_checkpoint(hub: Path, relative: str, network: HTDemucs) -> Path:
+    """Write ``network`` as a demucs package (class, init arguments, state) at ``hub/relative``."""
+    args, kwargs = network._init_args_kwargs
+    path = hub / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"klass": type(network), "args": args, "kwargs": kwargs, "state": network.state_dict()}, path)
+    return path

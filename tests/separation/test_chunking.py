@@ -1,0 +1,62 @@
+"""Chunk plans and overlap-add: coverage, weights that sum to one, and exactness where the receptive field
+allows (a network reaching less than the guard band of an overlap gives its whole-track output)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from sfa.separation import chunking
+from sfa.separation.engine import Settings
+from tests.separation.nets import bag
+
+
+@pytest.mark.parametrize(("length", "segment", "overlap"), [(1, 100, 0.25), (100, 100, 0.25), (101, 100, 0.25),
+                                                            (1000, 100, 0.0), (12345, 1000, 0.5), (999, 64, 0.9)])
+def test_a_plan_covers_the_track_and_its_weights_sum_to_one(length, segment, overlap):
+    plan = chunking.plan(length, segment=segment, overlap=overlap)
+
+    assert plan.starts[0] == 0 and plan.starts[-1] + plan.segment == length
+    total = torch.zeros(length)
+    for index, start in enumerate(plan.starts):
+        total[start:start + plan.segment] += chunking.window(plan, index)
+    if overlap <= 0.5:
+        assert torch.allclose(total[:length], torch.ones(length))
+    assert (total[:length] > 0).all()
+
+
+def test_a_track_within_one_segment_is_one_unpadded_chunk():
+    plan = chunking.plan(777, segment=1000, overlap=0.25)
+
+    assert plan.starts == (0,) and plan.segment == 777
+
+
+@pytest.mark.parametrize("bad", [dict(length=0, segment=10, overlap=0.1), dict(length=10, segment=1, overlap=0.1),
+                                 dict(length=10, segment=10, overlap=1.0)])
+def test_a_plan_refuses_what_cannot_be_chunked(bad):
+    with pytest.raises(ValueError):
+        chunking.plan(**bad)
+
+
+class LocalNet(nn.Module):
+    """Two stacked convolutions (8 samples of reach either side), four stems of two channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(3)
+        self.layers = nn.Sequential(nn.Conv1d(2, 16, 9, padding=4), nn.GELU(), nn.Conv1d(16, 8, 9, padding=4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x).view(x.shape[0], 4, 2, -1)
+
+
+def test_chunked_output_equals_the_whole_track_where_the_receptive_field_allows(engine):
+    network = LocalNet()
+    mix = torch.randn(2, 8000 * 5 + 123)
+    whole = network(mix[None])[0]
+
+    chunked = engine.separate(bag(network), mix, Settings(segment_s=0.5, overlap=0.25), job=1)
+
+    assert len(chunking.plan(mix.shape[-1], segment=4000, overlap=0.25).starts) > 10
+    assert torch.allclose(chunked, whole, atol=1e-5)
