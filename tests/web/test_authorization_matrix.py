@@ -3,8 +3,8 @@
 Each route the app serves there must have a rule in MATRIX (a new route without one fails here). A rule
 says the lowest role it needs and, for routes about one object, that the object belongs to the `user`
 caller: every other caller, admins included, then gets 404, never 403 and never the object's data.
-Paths and bodies name the objects with `{track}`, `{job}`, `{download_job}`, `{analysis_job}`, `{stem}`,
-`{user_id}`, filled in from objects the `user` caller really created.
+Paths and bodies name the objects with `{track}`, `{job}`, `{download_job}`, `{analysis_job}`,
+`{processing_job}`, `{stem}`, `{user_id}`, filled in from objects the `user` caller really created.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from aiohttp import FormData
 
 from sfa.accounts import at_least, revoke_api_token
+from sfa.jobs import enqueue
 from tests.tracks.audio import audio_bytes
 
 PREFIXES = ("/api/", "/export/", "/files/")
@@ -58,6 +59,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/export/stems/{track_id}"): Rule("/export/stems/{track}", owned=True),
     ("GET", "/export/analysis/{track_id}"): Rule("/export/analysis/{track}", owned=True),
     ("GET", "/files/{path}"): Rule("/files/tracks/{track}/original.wav", owned=True),
+    ("GET", "/api/processing/models"): Rule("/api/processing/models"),
+    ("POST", "/api/processing/separate"): Rule("/api/processing/separate", "pro", owned=True,
+                                               body={"track_id": "{track}"}, success=201),
+    ("GET", "/api/processing/job/{id}"): Rule("/api/processing/job/{processing_job}", owned=True),
+    # The app under test has no lalal.ai key, so a caller allowed through gets 503; tests/lalalai cover 200.
+    ("GET", "/api/lalalai/quota"): Rule("/api/lalalai/quota", "pro", success=503),
+    ("POST", "/api/lalalai/cancel"): Rule("/api/lalalai/cancel", "pro", body={"task_ids": ["t"]}, success=503),
+    ("POST", "/api/lalalai/cancel-all"): Rule("/api/lalalai/cancel-all", "admin", success=503),
 }
 
 
@@ -124,8 +133,14 @@ async def callers(client, database, config, make_account):
                                                headers=owner))
     analysis = await created(await client.post("/api/analysis/analyze", json={"track_id": track["id"]},
                                                headers=owner))
+    # Separation needs the pro role, which the owner lacks: its job is queued as the pro route would.
+    async with database.pool.acquire() as conn:
+        processing, _ = await enqueue(conn, user_id=accounts["user"].user.id, kind="processing",
+                                      track_id=track["id"], args={"path": track["file_url"].removeprefix("/files/"),
+                                                                  "model": "htdemucs", "engine": "local"})
     ids = {"track": track["id"], "stem": stem, "job": download["job_id"], "download_job": download["job_id"],
-           "analysis_job": analysis["job_id"], "user_id": accounts["user"].user.id}
+           "analysis_job": analysis["job_id"], "processing_job": processing.id,
+           "user_id": accounts["user"].user.id}
     return headers, ids
 
 
