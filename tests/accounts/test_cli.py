@@ -32,7 +32,7 @@ def running_server(tmp_path):
     lines = read_until(proc, "login: ")
     yield f"http://127.0.0.1:{port}", lines
     proc.terminate()
-    assert proc.wait(timeout=30) == 0
+    assert proc.wait(timeout=30) == 0, proc.stdout.read()
 
 
 def test_first_start_creates_a_super_admin_once_and_says_how_to_log_in(tmp_path, running_server):
