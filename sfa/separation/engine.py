@@ -39,16 +39,16 @@ class ModelCache:
         self.budget_bytes = budget_bytes
         self.hub = hub
         self._bags: OrderedDict[str, Bag] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def get(self, name: str) -> Bag:
-        """The model called ``name`` on the device, loaded from the hub cache on first use."""
+        """The model called ``name`` on the device, loaded from the hub cache on first use (once, however
+        many jobs ask for it at the same time)."""
         with self._lock:
             if name in self._bags:
                 self._bags.move_to_end(name)
                 return self._bags[name]
-        bag = load(MODELS[name], self.hub)
-        return self.put(bag)
+            return self.put(load(MODELS[name], self.hub))
 
     def put(self, bag: Bag) -> Bag:
         """Keep ``bag`` warm under its name (a model built here, e.g. with random weights in a test)."""
