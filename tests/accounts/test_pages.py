@@ -3,10 +3,10 @@
 import re
 
 import pytest
-from aiohttp import CookieJar
+from aiohttp import CookieJar, WSServerHandshakeError
 from aiohttp.test_utils import TestClient, TestServer
 
-from sfa.accounts.socket_tokens import socket_token_user_id
+from sfa.accounts.socket_tokens import mint_socket_token, socket_token_user_id
 from sfa.web.app import SESSION_COOKIE
 from sfa.web.keys import SOCKET_TOKEN_KEY
 
@@ -166,3 +166,31 @@ async def test_changing_the_password_needs_the_current_one_and_ends_other_sessio
     async with TestClient(TestServer(app)) as other_browser:
         stale = await other_browser.get("/", headers={"Cookie": f"{SESSION_COOKIE}={old_cookie}"})
         assert account.user.email not in await stale.text()
+
+
+async def test_the_pages_socket_token_opens_a_channel_socket_for_that_user_only(browser, app, make_account):
+    account, other = await make_account(), await make_account()
+    await log_in(browser, account)
+    token = meta(await (await browser.get("/")).text(), "socket-token")
+
+    ws = await browser.ws_connect(f"/socket/websocket?vsn=2.0.0&token={token}", headers={"Cookie": ""})
+    await ws.send_str(f'["1","1","user:{account.user.id}","phx_join",{{}}]')
+    await ws.send_str(f'["2","2","user:{other.user.id}","phx_join",{{}}]')
+    replies = {frame[2]: frame[4] for frame in [await ws.receive_json(timeout=5), await ws.receive_json(timeout=5)]}
+    await ws.close()
+
+    assert replies[f"user:{account.user.id}"] == {"status": "ok", "response": {}}
+    assert replies[f"user:{other.user.id}"] == {"status": "error", "response": {"reason": "unauthorized"}}
+
+
+@pytest.mark.parametrize("forge", ["expired", "other_key", "garbage"])
+async def test_a_bad_socket_token_refuses_the_upgrade(client, app, make_account, forge):
+    account = await make_account()
+    token = {"expired": mint_socket_token(app[SOCKET_TOKEN_KEY], account.user.id, ttl_s=-5),
+             "other_key": mint_socket_token(b"another key" * 3, account.user.id, ttl_s=60),
+             "garbage": "not-a-token"}[forge]
+
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect(f"/socket/websocket?vsn=2.0.0&token={token}")
+
+    assert refused.value.status == 403
