@@ -232,6 +232,8 @@ SETTINGS: tuple[Setting, ...] = (
             "base URL of the lalal.ai API (`engine: \"lalalai\"`)"),
     Setting("lalalai_key", "SFA_LALALAI_KEY", "", _optional_text, "a license key", "lalal.ai license key; "
             "unset disables the lalalai engine", secret=True),
+    Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
+            "array backend of the analysis workers; auto takes CuPy when a GPU is usable (`[gpu]` extra)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
 )
@@ -279,6 +281,7 @@ class Config:
     separation_models_mb: int
     lalalai_url: str
     lalalai_key: str | None
+    dsp_backend: str
     database_url: str | None
 
     @classmethod
