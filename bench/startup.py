@@ -1,7 +1,7 @@
 """How long `python3 run.py` takes to answer /health: a first start on an empty var dir, then a second.
 
 The second start reuses the cached environment and the initialised cluster; its target is under 10 s.
-Run: python3 bench/startup.py
+Run: python3 -m bench.startup
 """
 
 from __future__ import annotations
