@@ -10,18 +10,12 @@ from sfa.web.phoenix.channels import job_owner
 
 
 @pytest.fixture
-async def jobs_table(database) -> None:
-    if await database.pool.fetchval("SELECT to_regclass('jobs')") is None:
-        pytest.skip("the jobs table (issue 7's migration) does not exist yet")
-
-
-@pytest.fixture
 async def owner(make_account):
     return await make_account()
 
 
 @pytest.fixture
-async def job_id(jobs_table, database, owner) -> int:
+async def job_id(database, owner) -> int:
     return await database.pool.fetchval(
         "INSERT INTO jobs (user_id, kind, queue) VALUES ($1, 'analysis', 'analysis') RETURNING id", owner.user.id)
 
