@@ -53,6 +53,10 @@ class InLoopActor:
         """One message; the return value answers an ``ask``. Subclasses ``match`` on the message type."""
         raise NotImplementedError
 
+    def idle_can_end(self) -> bool:
+        """Whether ``idle_s`` without a message ends the actor; one still holding something says no."""
+        return True
+
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -70,6 +74,8 @@ class InLoopActor:
                 try:
                     message, reply = await asyncio.wait_for(self._mailbox.get(), self.idle_s)
                 except TimeoutError:
+                    if not self.idle_can_end():
+                        continue
                     self._end(NORMAL)
                     return
                 try:

@@ -1,9 +1,10 @@
 """``UserSession``: one in-loop actor per active user session, and ``SessionSupervisor``, which owns them.
 
-A session holds what belongs to one signed-in user while they are active: live subscriptions, rate-limit
-hits and provider tokens. It starts on first use (``await sessions.session(key)``), ends by itself after
-``SFA_SESSION_IDLE_S`` without a message, and is ``transient``: restarted (empty) if it crashes, gone for
-good once it ends normally. A crash costs that one session, never its neighbours.
+A session holds what belongs to one signed-in user while they are active: live subscriptions (the topics
+their channel sockets have joined, counted per socket), rate-limit hits and provider tokens. It starts on
+first use (``await sessions.session(key)``), ends by itself after ``SFA_SESSION_IDLE_S`` without a message
+once no socket holds a subscription, and is ``transient``: restarted (empty) if it crashes, gone for good
+once it ends normally. A crash costs that one session, never its neighbours.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,16 +64,18 @@ class UserSession(InLoopActor):
 
     def __init__(self, key: str, *, idle_s: float) -> None:
         super().__init__(key, idle_s=idle_s)
-        self.topics: set[str] = set()
+        self.topics: Counter[str] = Counter()
         self.tokens: dict[str, str] = {}
         self.hits: dict[str, deque[float]] = {}
 
     async def handle(self, message: Any) -> Any:
         match message:
             case Subscribe(topic):
-                self.topics.add(topic)
+                self.topics[topic] += 1
             case Unsubscribe(topic):
-                self.topics.discard(topic)
+                self.topics[topic] -= 1
+                if self.topics[topic] <= 0:
+                    del self.topics[topic]
             case Subscriptions():
                 return frozenset(self.topics)
             case PutToken(provider, token):
@@ -88,6 +91,9 @@ class UserSession(InLoopActor):
                 return len(hits)
             case _:
                 log.warning("session %s dropped an unknown message %r", self.name, message)
+
+    def idle_can_end(self) -> bool:
+        return not self.topics
 
 
 class SessionSupervisor(Supervisor):

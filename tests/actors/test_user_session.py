@@ -40,6 +40,7 @@ async def test_concurrent_first_uses_share_one_session(sessions):
 async def test_an_idle_session_stops_and_the_next_use_starts_a_fresh_one(sessions):
     carol = await sessions.session("carol")
     await carol.ask(Subscribe("jobs:9"))
+    await carol.ask(Unsubscribe("jobs:9"))
 
     assert (await asyncio.wait_for(carol.done, 5)).reason == "normal"
     await asyncio.sleep(0)
@@ -47,6 +48,18 @@ async def test_an_idle_session_stops_and_the_next_use_starts_a_fresh_one(session
     again = await sessions.session("carol")
     assert again is not carol
     assert await again.ask(Subscriptions()) == frozenset()
+
+
+async def test_a_session_holding_a_subscription_outlives_its_idle_time(sessions):
+    frank = await sessions.session("frank")
+    await frank.ask(Subscribe("jobs:1"))
+    await frank.ask(Subscribe("jobs:1"))
+    await frank.ask(Unsubscribe("jobs:1"))
+
+    await asyncio.sleep(sessions.idle_s * 3)
+    assert not frank.done.done()
+    await frank.ask(Unsubscribe("jobs:1"))
+    assert (await asyncio.wait_for(frank.done, 5)).reason == "normal"
 
 
 async def test_a_crashing_session_is_restarted_empty_and_its_neighbours_never_notice(sessions):

@@ -18,6 +18,7 @@ from sfa.web.phoenix.message import Message, Outgoing, Payload
 
 if TYPE_CHECKING:
     from sfa.accounts import User
+    from sfa.actors.session import UserSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class SocketContext:
     user: User
     database: Database
     pubsub: PubSub
+    session: UserSession | None = None
 
 
 def handles(event: str) -> Callable[[Handler], Handler]:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from sfa.db.database import Database
 from sfa.pubsub import Broadcast, PubSub
+from sfa.web.keys import ACTOR_TREE
 from sfa.web.phoenix.channel import SocketContext
 from sfa.web.phoenix.router import ChannelRouter
 from sfa.web.phoenix.serializers import serializer_for
@@ -60,7 +61,9 @@ class PhoenixEndpoint:
         if user is None:
             log.info("socket refused: not authenticated")
             return None
-        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub),
+        tree = request.app.get(ACTOR_TREE)
+        session = None if tree is None else await tree.sessions.session(f"user:{user.id}")
+        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub, session),
                                limits or self.limits)
         self.sockets.add(socket)
 
