@@ -1,7 +1,7 @@
 """``UserSession``: one in-loop actor per active user session, and ``SessionSupervisor``, which owns them.
 
 A session holds what belongs to one signed-in user while they are active: live subscriptions (the topics
-their channel sockets have joined, counted per socket), rate-limit hits and provider tokens. It starts on
+their channel sockets have joined, counted per socket) and provider tokens. It starts on
 first use (``await sessions.session(key)``), ends by itself after ``SFA_SESSION_IDLE_S`` without a message
 once no socket holds a subscription, and is ``transient``: restarted (empty) if it crashes, gone for good
 once it ends normally. A crash costs that one session, never its neighbours.
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,14 +50,6 @@ class GetToken:
     provider: str
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """Count one request against a rate limit: answered with the hits in the last ``window_s``, this included."""
-
-    bucket: str
-    window_s: float
-
-
 class UserSession(InLoopActor):
     kind = "user_session"
 
@@ -66,7 +57,6 @@ class UserSession(InLoopActor):
         super().__init__(key, idle_s=idle_s)
         self.topics: Counter[str] = Counter()
         self.tokens: dict[str, str] = {}
-        self.hits: dict[str, deque[float]] = {}
 
     async def handle(self, message: Any) -> Any:
         match message:
@@ -82,13 +72,6 @@ class UserSession(InLoopActor):
                 self.tokens[provider] = token
             case GetToken(provider):
                 return self.tokens.get(provider)
-            case Hit(bucket, window_s):
-                now = time.monotonic()
-                hits = self.hits.setdefault(bucket, deque())
-                hits.append(now)
-                while hits[0] <= now - window_s:
-                    hits.popleft()
-                return len(hits)
             case _:
                 log.warning("session %s dropped an unknown message %r", self.name, message)
 
