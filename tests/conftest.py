@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sfa.accounts import User, create_api_token, create_user
+from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
@@ -140,3 +141,14 @@ def make_account(database: Database) -> Callable[..., Awaitable[Account]]:
         return Account(user, token, password)
 
     return make
+
+
+@pytest.fixture
+async def tree(tmp_path: Path) -> AsyncIterator[ActorTree]:
+    """A real supervision tree with one worker per pool (real processes), stopped after the test."""
+    started = await ActorTree(Config.from_env({
+        "SFA_VAR_DIR": str(tmp_path / "tree"), "SFA_LOG_LEVEL": "error", "SFA_WORKERS_DOWNLOAD": "1",
+        "SFA_WORKERS_PROCESSING": "1", "SFA_WORKERS_ANALYSIS": "1"})).start()
+    yield started
+    await started.stop()
+

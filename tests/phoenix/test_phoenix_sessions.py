@@ -4,19 +4,8 @@ import asyncio
 
 import pytest
 
-from sfa.actors import ActorTree
 from sfa.actors.session import Subscriptions
-from sfa.config import Config
 from sfa.web.keys import ACTOR_TREE
-
-
-@pytest.fixture
-async def tree(tmp_path):
-    tree = await ActorTree(Config.from_env({
-        "SFA_VAR_DIR": str(tmp_path / "tree"), "SFA_LOG_LEVEL": "error", "SFA_WORKERS_DOWNLOAD": "1",
-        "SFA_WORKERS_PROCESSING": "1", "SFA_WORKERS_ANALYSIS": "1"})).start()
-    yield tree
-    await tree.stop()
 
 
 @pytest.fixture
