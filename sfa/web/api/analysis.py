@@ -5,12 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from sfa.analysis.job import feature_groups
-from sfa.jobs import enqueue, get_job
+from sfa.jobs import get_job
 from sfa.tracks.store import fetch_track, latest_analysis
+from sfa.web.api.track_jobs import start_track_job
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import DATABASE
 
 routes = web.RouteTableDef()
 
@@ -29,16 +30,8 @@ async def analyze(request: web.Request) -> web.Response:
         errors["features"] = [FEATURES_MESSAGE]
     if errors:
         raise ValidationFailed(errors)
-    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
-        track = await fetch_track(conn, user.id, track_id)
-        if track is None:
-            raise NotFound("track not found")
-        if track.path is None:
-            raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
-        job, _ = await enqueue(conn, user_id=user.id, kind="analysis", track_id=track.id,
-                               args={"path": track.path, "features": features},
-                               max_attempts=request.app[CONFIG].queue_max_attempts)
-    return data({"job_id": job.id, "track_id": track.id, "status": job.status}, status=201)
+    job = await start_track_job(request, user.id, track_id, "analysis", {"features": features})
+    return data({"job_id": job.id, "track_id": job.track_id, "status": job.status}, status=201)
 
 
 @routes.get("/api/analysis/job/{id}")

@@ -8,10 +8,11 @@ from aiohttp import web
 from pypika import PostgreSQLQuery, Table
 from pypika.terms import Parameter
 
-from sfa.jobs import enqueue, get_job
+from sfa.jobs import get_job
 from sfa.separation import DEFAULT_MODEL, MODELS, hub_dir
 from sfa.separation.job import ENGINES, LALALAI
-from sfa.tracks.store import STEM_COLUMNS, Stem, fetch_track
+from sfa.tracks.store import STEM_COLUMNS, Stem
+from sfa.web.api.track_jobs import start_track_job
 from sfa.web.auth import current_user, require_role
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
@@ -54,16 +55,8 @@ async def separate(request: web.Request) -> web.Response:
     user = await current_user(request)
     config = request.app[CONFIG]
     track_id, model, engine = _request(await json_body(request), config.lalalai_key is not None)
-    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
-        track = await fetch_track(conn, user.id, track_id)
-        if track is None:
-            raise NotFound("track not found")
-        if track.path is None:
-            raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
-        job, _ = await enqueue(conn, user_id=user.id, kind="processing", track_id=track.id,
-                               args={"path": track.path, "model": model, "engine": engine},
-                               max_attempts=config.queue_max_attempts)
-    return data({"job_id": job.id, "track_id": track.id, "model": model, "engine": engine,
+    job = await start_track_job(request, user.id, track_id, "processing", {"model": model, "engine": engine})
+    return data({"job_id": job.id, "track_id": job.track_id, "model": model, "engine": engine,
                  "status": job.status}, status=201)
 
 
