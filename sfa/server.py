@@ -7,6 +7,7 @@ to ``SFA_SHUTDOWN_S`` to finish, then the pool closes and an embedded PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from urllib.parse import urlsplit
 
@@ -95,15 +96,24 @@ class Server:
         return make_app(self.config, database, self.pubsub)
 
     async def stop(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-        if self.jobs is not None:
-            await self.jobs.stop()
-        if self.tree is not None:
-            await self.tree.stop()
-        if self.pubsub is not None:
-            await self.pubsub.stop()
-        if self.database is not None:
-            await self.database.close()
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.stop)
+        """Stop what started, in reverse order. A step that fails is logged and the rest still run, so a
+        broken worker tree never leaves the embedded PostgreSQL behind; the first failure is raised last."""
+        steps = [
+            ("endpoint", self.runner and self.runner.cleanup),
+            ("job queue", self.jobs and self.jobs.stop),
+            ("supervision tree", self.tree and self.tree.stop),
+            ("pubsub", self.pubsub and self.pubsub.stop),
+            ("database pool", self.database and self.database.close),
+            ("embedded PostgreSQL", self.embedded and functools.partial(asyncio.to_thread, self.embedded.stop)),
+        ]
+        failures = []
+        for name, stop in steps:
+            if stop is None:
+                continue
+            try:
+                await stop()
+            except Exception as exc:
+                log.exception("stopping the %s failed", name)
+                failures.append(exc)
+        if failures:
+            raise failures[0]
