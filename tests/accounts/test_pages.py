@@ -194,3 +194,17 @@ async def test_a_bad_socket_token_refuses_the_upgrade(client, app, make_account,
         await client.ws_connect(f"/socket/websocket?vsn=2.0.0&token={token}")
 
     assert refused.value.status == 403
+
+
+async def test_the_session_cookie_alone_opens_a_channel_socket(browser, make_account):
+    account = await make_account()
+    with pytest.raises(WSServerHandshakeError):
+        await browser.ws_connect("/socket/websocket?vsn=2.0.0")
+    await log_in(browser, account)
+
+    ws = await browser.ws_connect("/socket/websocket?vsn=2.0.0")
+    await ws.send_str(f'["1","1","user:{account.user.id}","phx_join",{{}}]')
+    reply = await ws.receive_json(timeout=5)
+    await ws.close()
+
+    assert reply[4] == {"status": "ok", "response": {}}
