@@ -72,7 +72,8 @@ def tempogram_mean(envelope: np.ndarray, *, win_length: int) -> np.ndarray:
     half = win_length // 2
     padded = np.pad(envelope, (half, half), mode="linear_ramp", end_values=(0, 0))
     frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:n]
-    window = np.hanning(win_length + 1)[:-1]
+    # In the envelope's precision: a float32 envelope (as analyze makes) halves the FFT work.
+    window = np.hanning(win_length + 1)[:-1].astype(np.result_type(envelope.dtype, np.float32))
     n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
     total = np.zeros(win_length)
     block = max(1, (1 << 20) // win_length)
