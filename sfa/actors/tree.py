@@ -91,6 +91,12 @@ class ActorTree:
         if not exit.normal:
             log.critical("the root supervisor gave up (%s): no workers run until the server restarts", exit.reason)
 
+    def problem(self) -> str | None:
+        """None while the root supervisor runs; what stopped it otherwise (workers no longer run)."""
+        if self.root is None or not self.root.done.done():
+            return None
+        return f"the root supervisor has stopped ({self.root.done.result().reason}): no jobs run"
+
     def snapshot(self) -> dict[str, Any]:
         return {"actor_base": self.bridge.base, "admin_port": self.bridge.admin_port,
                 "actor_session": self.bridge.session_id, "actor_processes": len(self.bridge.processes()),

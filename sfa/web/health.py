@@ -1,15 +1,19 @@
-"""``GET /health``: ok while the database answers, 503 ``degraded`` naming what failed otherwise."""
+"""``GET /health``: ok while the database answers and the worker tree runs; 503 ``degraded`` naming what
+failed otherwise (a load balancer takes the node out, an operator reads why)."""
 
 from aiohttp import web
 
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import ACTOR_TREE, CONFIG, DATABASE
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
-    problem = await request.app[DATABASE].ping(request.app[CONFIG].health_timeout_s)
-    if problem is None:
+    checks = {"database": await request.app[DATABASE].ping(request.app[CONFIG].health_timeout_s)}
+    if (tree := request.app.get(ACTOR_TREE)) is not None:
+        checks["workers"] = tree.problem()
+    failed = {name: problem for name, problem in checks.items() if problem is not None}
+    if not failed:
         return web.json_response({"status": "ok"})
-    return web.json_response({"status": "degraded", "checks": {"database": problem}}, status=503)
+    return web.json_response({"status": "degraded", "checks": failed}, status=503)

@@ -4,6 +4,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from sfa.db import Database, EmbeddedPostgres
 from sfa.web import make_app
+from sfa.web.keys import ACTOR_TREE
 
 
 async def test_health_is_ok_while_the_database_answers(client):
@@ -34,3 +35,17 @@ async def test_health_is_degraded_while_the_database_is_down_and_recovers(tmp_pa
     finally:
         await database.close()
         server.stop()
+
+
+async def test_health_is_degraded_once_the_worker_tree_has_stopped(config, database, tree):
+    app = make_app(config, database)
+    app[ACTOR_TREE] = tree
+    async with TestClient(TestServer(app)) as client:
+        assert await (await client.get("/health")).json() == {"status": "ok"}
+
+        await tree.root.stop()
+        down = await client.get("/health")
+
+        assert down.status == 503
+        assert await down.json() == {"status": "degraded", "checks": {
+            "workers": "the root supervisor has stopped (shutdown): no jobs run"}}
