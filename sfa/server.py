@@ -67,8 +67,7 @@ class Server:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
         self.tree = await ActorTree(self.config).start()
-        # Stem separation (the processing queue) runs on the GPU worker, which keeps its models warm.
-        pools = {**self.tree.pools, "processing": self.tree.gpu}
+        pools = {**self.tree.pools, "gpu": self.tree.gpu}
         self.jobs = await JobQueue(self.database, self.config, pool_executor(pools),
                                    node_concurrency(self.config)).start()
         self.pubsub = await PubSub(self.database).start()

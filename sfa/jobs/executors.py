@@ -13,6 +13,7 @@ from typing import Any
 
 from sfa.actors import JobError, JobProgress, RunJob, WorkerCrashed, WorkerPool
 from sfa.jobs.job import Job
+from sfa.jobs.kinds import kind_of
 
 Report = Callable[[float, str], Awaitable[None]]
 Execute = Callable[[Job, Mapping[str, Any], Report], Awaitable[Any]]
@@ -29,14 +30,15 @@ class JobFailure(Exception):
 
 
 def pool_executor(pools: Mapping[str, WorkerPool]) -> Execute:
-    """Run each job on the pool named like its queue; a crashed worker is a retryable failure."""
+    """Run each job on the pool its kind names (its queue's by default); a crashed worker is a retryable
+    failure."""
 
     async def execute(job: Job, args: Mapping[str, Any], report: Report) -> Any:
         def on_progress(update: JobProgress) -> Awaitable[None]:
             return report(update.progress, update.message)
 
         try:
-            return await pools[job.queue].run(RunJob(job.id, job.kind, job.attempt, dict(args)),
+            return await pools[kind_of(job).pool(job)].run(RunJob(job.id, job.kind, job.attempt, dict(args)),
                                               on_progress=on_progress)
         except JobError as exc:
             raise JobFailure(exc.error, retryable=exc.retryable) from None

@@ -1,5 +1,6 @@
-"""What the queue does around each kind of job: the arguments its performer gets, and how a completed
-job's result is recorded in the domain tables (in the same transaction that marks it completed)."""
+"""What the queue does around each kind of job: which worker pool runs it (its queue's, unless the kind
+says otherwise), the arguments its performer gets, and how a completed job's result is recorded in the
+domain tables (in the same transaction that marks it completed)."""
 
 from __future__ import annotations
 
@@ -26,17 +27,22 @@ async def _nothing_to_record(conn: Connection, job: Job, config: Config) -> None
     return None
 
 
+def _own_queue(job: Job) -> str:
+    return job.queue
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     prepare: Callable[[Job, Config], Mapping[str, Any]] = _same_args
     record: Callable[[Connection, Job, Config], Awaitable[None]] = _nothing_to_record
+    pool: Callable[[Job], str] = _own_queue
 
 
 PLAIN = Kind()
 KINDS: Mapping[str, Kind] = {
     "download": Kind(prepare=download.prepare, record=download.record),
     "analysis": Kind(prepare=analysis.prepare, record=analysis.record),
-    "processing": Kind(prepare=separation.prepare, record=separation.record),
+    "processing": Kind(prepare=separation.prepare, record=separation.record, pool=separation.pool_for),
 }
 
 

@@ -27,6 +27,12 @@ INSERT_STEM = str(PostgreSQLQuery.into(stems).columns("track_id", "job_id", "nam
                   .insert(*(Parameter(f"${n}") for n in range(1, 7))))
 
 
+def pool_for(job: Any) -> str:
+    """Local separation runs on the GPU worker, which keeps its models warm and batches chunks; a lalal.ai
+    job only uploads and polls, so it takes a processing JobWorker and leaves the GPU's slots free."""
+    return "gpu" if job.args.get("engine", LOCAL) == LOCAL else job.queue
+
+
 def stems_folder(track_id: int, job_id: int) -> str:
     return f"tracks/{track_id}/stems/{job_id}"
 

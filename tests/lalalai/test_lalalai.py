@@ -13,13 +13,12 @@ import soundfile
 from aiohttp import FormData
 
 from sfa.actors import WorkerPool
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.system import ActorSystemBridge
-from sfa.actors.tree import GPU_WORKER
 from sfa.config import Config
 from sfa.integrations.lalalai import LalalaiClient, LalalaiError
 from sfa.jobs import JobQueue, pool_executor
 from sfa.supervisors import Supervisor
+from tests.actors.conftest import job_pool
 from tests.jobs.conftest import wait_for_state
 from tests.lalalai.fake_lalalai import KEY
 
@@ -86,10 +85,10 @@ async def test_an_unreachable_lalalai_is_an_error_without_a_status():
 
 
 @pytest.fixture
-async def gpu_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
+async def processing_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
+    """The processing queue with a real processing JobWorker, where lalal.ai jobs run (the GPU stays free)."""
     bridge = await ActorSystemBridge(log_level="error").start()
-    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
-                      performers=PERFORMERS.freeze(), slots=2)
+    pool = job_pool(bridge, "processing", workers=1)
     tree = await Supervisor("root", [pool.spec()]).start()
     queue = await JobQueue(database, config.replace(queue_poll_s=0.05), pool_executor({"processing": pool}),
                            {"processing": 2}).start()
@@ -100,7 +99,7 @@ async def gpu_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
 
 
 async def test_a_track_separated_by_lalalai_gets_the_models_stems(client, database, make_account, lalalai,
-                                                                   gpu_queue):
+                                                                   processing_queue):
     account = await make_account("pro")
     form = FormData()
     form.add_field("file", song(), filename="song.wav", content_type="audio/wav")

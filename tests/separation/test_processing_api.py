@@ -44,7 +44,7 @@ async def gpu_queue(config: Config, database, tmp_path, monkeypatch) -> AsyncIte
                       performers=PERFORMERS.freeze(), slots=2)
     tree = await Supervisor("root", [pool.spec()]).start()
     queue = await JobQueue(database, config.replace(queue_poll_s=0.05, separation_segment_s=1.0),
-                           pool_executor({"processing": pool}), {"processing": 2}).start()
+                           pool_executor({"gpu": pool}), {"processing": 2}).start()
     yield pool
     await queue.stop()
     await tree.stop()
