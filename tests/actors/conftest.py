@@ -1,6 +1,7 @@
 """A real Thespian actor system per test (its own free admin port), and worker pools on it."""
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -8,7 +9,7 @@ from sfa.actors.performers import PERFORMERS
 from sfa.actors.pool import WorkerPool
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.tree import GPU_WORKER, JOB_WORKER
-from sfa.supervisors import Intensity
+from sfa.supervisors import Intensity, Supervisor
 from sfa.supervisors.supervisor import DEFAULT_INTENSITY
 from tests.actors import jobs  # noqa: F401  (registers the test job kinds)
 
@@ -30,3 +31,17 @@ def job_pool(bridge: ActorSystemBridge, name: str = "download", workers: int = 3
 def gpu_pool(bridge: ActorSystemBridge, devices: list[str]) -> WorkerPool:
     return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_kind="gpu_worker",
                       performers=PERFORMERS.freeze())
+
+
+@contextlib.asynccontextmanager
+async def supervised_pool(make_pool: Callable[[ActorSystemBridge], WorkerPool]) -> AsyncIterator[WorkerPool]:
+    """A pool of real worker processes on an actor system of its own, under a root supervisor."""
+    bridge = await ActorSystemBridge(log_level="error").start()
+    pool = make_pool(bridge)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    try:
+        yield pool
+    finally:
+        await tree.stop()
+        await bridge.stop()
+

@@ -12,13 +12,10 @@ import soundfile
 from aiohttp import FormData
 
 from sfa.actors import WorkerPool
-from sfa.actors.system import ActorSystemBridge
 from sfa.config import Config
-from sfa.jobs import JobQueue, pool_executor
-from sfa.supervisors import Supervisor
-from tests.actors.conftest import job_pool
+from tests.actors.conftest import job_pool, supervised_pool
 from tests.dsp.dsp_synth import chord_progression, drum_loop
-from tests.jobs.conftest import wait_for_state
+from tests.jobs.conftest import running_queue, wait_for_state
 
 SR = 22050
 
@@ -44,15 +41,9 @@ async def upload(client, account, payload: bytes) -> dict:
 @pytest.fixture
 async def analysis_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
     """One real analysis worker process in a supervised pool, fed by the durable queue."""
-    bridge = await ActorSystemBridge(log_level="error").start()
-    pool = job_pool(bridge, "analysis", workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    queue = await JobQueue(database, config.replace(queue_poll_s=0.05), pool_executor({"analysis": pool}),
-                           {"analysis": 1}).start()
-    yield pool
-    await queue.stop()
-    await tree.stop()
-    await bridge.stop()
+    async with supervised_pool(lambda bridge: job_pool(bridge, "analysis", workers=1)) as pool, \
+            running_queue(database, config.replace(queue_poll_s=0.05), {"analysis": pool}, {"analysis": 1}):
+        yield pool
 
 
 async def analyze(client, account, track_id, features="all") -> dict:

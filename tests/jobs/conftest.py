@@ -4,15 +4,17 @@ in-loop executor whose behaviours the jobs' args choose."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import pytest
 
+from sfa.actors import WorkerPool
 from sfa.config import Config
 from sfa.db import Database
-from sfa.jobs import Execute, Job, JobFailure, JobQueue, inline_executor, store
+from sfa.jobs import Execute, Job, JobFailure, JobQueue, inline_executor, pool_executor, store
 from sfa.jobs.store import NewJob
 
 
@@ -107,3 +109,15 @@ async def wait_for_state(database: Database, job_id: int, *states: str, timeout:
             if job.state in states:
                 return job
             await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_queue(database: Database, config: Config, pools: Mapping[str, WorkerPool],
+                        concurrency: dict[str, int]) -> AsyncIterator[JobQueue]:
+    """The durable queue handing its jobs to real worker pools, stopped on the way out."""
+    queue = await JobQueue(database, config, pool_executor(pools), concurrency).start()
+    try:
+        yield queue
+    finally:
+        await queue.stop()
+

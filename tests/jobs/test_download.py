@@ -10,12 +10,10 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from sfa.actors import WorkerPool
-from sfa.actors.system import ActorSystemBridge
 from sfa.config import Config
 from sfa.jobs import JobQueue, pool_executor
-from sfa.supervisors import Supervisor
 from sfa.web import make_app
-from tests.actors.conftest import job_pool
+from tests.actors.conftest import job_pool, supervised_pool
 from tests.jobs.conftest import wait_for_state
 from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures)
 from tests.tracks.audio import audio_bytes
@@ -70,12 +68,8 @@ async def server(download_config: Config, database) -> AsyncIterator[TestServer]
 @pytest.fixture
 async def download_pool() -> AsyncIterator[WorkerPool]:
     """One real JobWorker process in a supervised download pool."""
-    bridge = await ActorSystemBridge(log_level="error").start()
-    pool = job_pool(bridge, "download", workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    yield pool
-    await tree.stop()
-    await bridge.stop()
+    async with supervised_pool(lambda bridge: job_pool(bridge, "download", workers=1)) as pool:
+        yield pool
 
 
 def download_queue_on(pool: WorkerPool, config: Config, database) -> JobQueue:

@@ -13,13 +13,10 @@ import soundfile
 from aiohttp import FormData
 
 from sfa.actors import WorkerPool
-from sfa.actors.system import ActorSystemBridge
 from sfa.config import Config
 from sfa.integrations.lalalai import LalalaiClient, LalalaiError
-from sfa.jobs import JobQueue, pool_executor
-from sfa.supervisors import Supervisor
-from tests.actors.conftest import job_pool
-from tests.jobs.conftest import wait_for_state
+from tests.actors.conftest import job_pool, supervised_pool
+from tests.jobs.conftest import running_queue, wait_for_state
 from tests.lalalai.fake_lalalai import KEY
 
 RATE, SAMPLES = 11025, 11025 * 2 + 3
@@ -87,15 +84,9 @@ async def test_an_unreachable_lalalai_is_an_error_without_a_status():
 @pytest.fixture
 async def processing_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
     """The processing queue with a real processing JobWorker, where lalal.ai jobs run (the GPU stays free)."""
-    bridge = await ActorSystemBridge(log_level="error").start()
-    pool = job_pool(bridge, "processing", workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    queue = await JobQueue(database, config.replace(queue_poll_s=0.05), pool_executor({"processing": pool}),
-                           {"processing": 2}).start()
-    yield pool
-    await queue.stop()
-    await tree.stop()
-    await bridge.stop()
+    async with supervised_pool(lambda bridge: job_pool(bridge, "processing", workers=1)) as pool, \
+            running_queue(database, config.replace(queue_poll_s=0.05), {"processing": pool}, {"processing": 2}):
+        yield pool
 
 
 async def test_a_track_separated_by_lalalai_gets_the_models_stems(client, database, make_account, lalalai,

@@ -18,10 +18,9 @@ from sfa.actors.performers import PERFORMERS
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.tree import GPU_WORKER
 from sfa.config import Config
-from sfa.jobs import JobQueue, pool_executor
 from sfa.separation.registry import MODELS
-from sfa.supervisors import Supervisor
-from tests.jobs.conftest import wait_for_state
+from tests.actors.conftest import supervised_pool
+from tests.jobs.conftest import running_queue, wait_for_state
 from tests.separation.nets import htdemucs, seed_checkpoint
 
 RATE, SAMPLES = 16000, 16000 * 3 + 11
@@ -39,16 +38,14 @@ async def gpu_queue(config: Config, database, tmp_path, monkeypatch) -> AsyncIte
     """One GpuWorker process running two jobs at once, fed by the processing queue; htdemucs seeded."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     seed_checkpoint(tmp_path / "torch" / "hub", MODELS["htdemucs"].files[0], htdemucs())
-    bridge = await ActorSystemBridge(log_level="error").start()
-    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
-                      performers=PERFORMERS.freeze(), slots=2)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    queue = await JobQueue(database, config.replace(queue_poll_s=0.05, separation_segment_s=1.0),
-                           pool_executor({"gpu": pool}), {"processing": 2}).start()
-    yield pool
-    await queue.stop()
-    await tree.stop()
-    await bridge.stop()
+    def two_slot_gpu_pool(bridge: ActorSystemBridge) -> WorkerPool:
+        return WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
+                          performers=PERFORMERS.freeze(), slots=2)
+
+    async with supervised_pool(two_slot_gpu_pool) as pool, \
+            running_queue(database, config.replace(queue_poll_s=0.05, separation_segment_s=1.0), {"gpu": pool},
+                          {"processing": 2}):
+        yield pool
 
 
 async def upload(client, account) -> dict:
