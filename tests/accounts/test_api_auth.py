@@ -79,3 +79,19 @@ def test_socket_tokens_are_bound_to_a_user_and_expire():
     assert socket_token_user_id(key, token[:-2] + "xx") is None
     assert socket_token_user_id(key, mint_socket_token(key, 42, ttl_s=-1)) is None
     assert socket_token_user_id(key, "not.a.token") is None
+
+
+async def test_a_tokens_last_use_is_recorded_at_most_once_a_minute(client, database, make_account):
+    admin = await make_account("admin")
+    last_used = "SELECT last_used_at FROM api_tokens WHERE user_id = $1"
+    assert await database.pool.fetchval(last_used, admin.user.id) is None
+
+    await client.get("/api/admin/users", headers=admin.headers)
+    first = await database.pool.fetchval(last_used, admin.user.id)
+    await client.get("/api/admin/users", headers=admin.headers)
+    assert first is not None and await database.pool.fetchval(last_used, admin.user.id) == first
+
+    await database.pool.execute("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes' "
+                                "WHERE user_id = $1", admin.user.id)
+    await client.get("/api/admin/users", headers=admin.headers)
+    assert await database.pool.fetchval(last_used, admin.user.id) > first
