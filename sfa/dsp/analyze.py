@@ -109,7 +109,8 @@ def _segments(
     """
     half = n_fft // 2
     span = (frames - 1) * hop_length + n_fft
-    buffer = np.zeros(half, dtype=np.float32)
+    pending = [np.zeros(half, dtype=np.float32)]
+    buffered = half
     offset = total = 0
     first = last = 0.0
     for block in blocks:
@@ -119,14 +120,19 @@ def _segments(
             first = block[0]
         total += block.size
         last = block[-1]
-        buffer = np.concatenate((buffer, block))
+        pending.append(block)
+        buffered += block.size
+        if buffered < span:
+            continue
+        buffer = np.concatenate(pending)
         while buffer.size >= span:
             yield buffer[:span], _edge_padded(buffer[:span], offset, half, first, None, last)
             buffer = buffer[frames * hop_length :]
             offset += frames * hop_length
+        pending, buffered = [buffer], buffer.size
     if not total:
         raise ValueError("audio is empty")
-    buffer = np.concatenate((buffer, np.zeros(half, dtype=np.float32)))
+    buffer = np.concatenate((*pending, np.zeros(half, dtype=np.float32)))
     remaining = 1 + total // hop_length - offset // hop_length
     while remaining > 0:
         count = min(remaining, frames)

@@ -7,6 +7,8 @@ import numpy as np
 
 from .spectrum import _matrix, _signal, _spectrogram, fft_frequencies, frame_map
 
+_ROLLOFF_BLOCK = 64
+
 
 def _frequency_column(sr: float, n_fft: int, dtype: Any, xp: ModuleType) -> Any:
     return xp.asarray(fft_frequencies(sr=sr, n_fft=n_fft), dtype=dtype)
@@ -57,10 +59,29 @@ def spectral_rolloff(
     )
     if not 0.0 < roll_percent < 1.0:
         raise ValueError(f"roll_percent must lie strictly between 0 and 1, got {roll_percent}")
-    cumulative = xp.cumsum(S, axis=-2)
-    threshold = roll_percent * cumulative[..., -1:, :]
-    index = xp.sum(cumulative < threshold, axis=-2, keepdims=True)
-    return _frequency_column(sr, n_fft, S.dtype, xp)[index]
+    return _frequency_column(sr, n_fft, S.dtype, xp)[_first_bin_reaching(S, roll_percent, xp)]
+
+
+def _first_bin_reaching(S: Any, share: float, xp: ModuleType) -> Any:
+    """Per frame, the first bin where the running total of `S` reaches `share` of the frame's total,
+    `(..., 1, frames)`.
+
+    A running total over every bin is the slow part of a rolloff; totals over blocks of bins find the
+    block where the share is reached, and only that block is summed bin by bin.
+    """
+    bins, width = S.shape[-2], _ROLLOFF_BLOCK
+    whole = bins - bins % width
+    lead, frames = S.shape[:-2], S.shape[-1]
+    block_sums = S[..., :whole, :].reshape(*lead, whole // width, width, frames).sum(axis=-2)
+    tail = S[..., whole:, :].sum(axis=-2, keepdims=True)
+    running = xp.cumsum(xp.concatenate((block_sums, tail), axis=-2), axis=-2)
+    threshold = share * running[..., -1:, :]
+    block = xp.sum(running < threshold, axis=-2, keepdims=True)
+    before = xp.where(block > 0, xp.take_along_axis(running, xp.maximum(block - 1, 0), axis=-2), 0)
+    inside = block * width + xp.arange(width)[:, None]
+    values = xp.where(inside < bins, xp.take_along_axis(S, xp.minimum(inside, bins - 1), axis=-2), 0)
+    reached = xp.sum(before + xp.cumsum(values, axis=-2) < threshold, axis=-2, keepdims=True)
+    return block * width + reached
 
 
 def rms(

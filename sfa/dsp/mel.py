@@ -12,6 +12,7 @@ _F_SP = 200.0 / 3
 _MIN_LOG_HZ = 1000.0
 _MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
 _LOGSTEP = np.log(6.4) / 27.0
+_BAND_FILTERS = 8
 
 
 def hz_to_mel(freqs: Any) -> np.ndarray:
@@ -76,7 +77,29 @@ def melspectrogram(
     if n_mels < 1:
         raise ValueError(f"n_mels must be positive, got {n_mels}")
     basis = xp.asarray(mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax), dtype=S.dtype)
-    return xp.matmul(basis, S)
+    mel = xp.zeros((*S.shape[:-2], n_mels, S.shape[-1]), dtype=S.dtype)
+    for first, last, low, high in _filter_bands(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax):
+        mel[..., first:last, :] = xp.matmul(basis[first:last, low:high], S[..., low:high, :])
+    return mel
+
+
+@lru_cache(maxsize=32)
+def _filter_bands(
+    *, sr: float, n_fft: int, n_mels: int, fmin: float, fmax: float | None
+) -> tuple[tuple[int, int, int, int], ...]:
+    """`(first, last, low, high)`: filters `first:last` are zero outside FFT bins `low:high`.
+
+    Mel filters are narrow triangles, so multiplying groups of a few neighbours by only the bins they
+    cover does about a fourteenth of the dense product's work (n_mels=128, n_fft=4096).
+    """
+    weights = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    bands = []
+    for first in range(0, n_mels, _BAND_FILTERS):
+        last = min(first + _BAND_FILTERS, n_mels)
+        covered = np.flatnonzero(weights[first:last].any(axis=0))
+        if covered.size:
+            bands.append((first, last, int(covered[0]), int(covered[-1]) + 1))
+    return tuple(bands)
 
 
 @lru_cache(maxsize=8)

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from .backend import to_numpy
+from .backend import array_module, block_samples, irfft, rfft, to_numpy
 from .features import rms as frame_rms
 from .mel import melspectrogram
 from .spectrum import _matrix, power_to_db
@@ -52,38 +52,50 @@ def onset_strength(
     return xp.pad(flux, pad)[..., : S.shape[-1]]
 
 
-def _envelope(onset_envelope: Any, y: Any, sr: float, hop_length: int, xp: ModuleType | None) -> np.ndarray:
-    """A 1-D float64 host onset envelope, computed from `y` when not given."""
+def _envelope(onset_envelope: Any, y: Any, sr: float, hop_length: int, xp: ModuleType | None) -> Any:
+    """A 1-D floating onset envelope on its own backend, computed from `y` when not given."""
     if onset_envelope is None:
         onset_envelope = onset_strength(y=y, sr=sr, hop_length=hop_length, xp=xp)
-    envelope = np.asarray(to_numpy(onset_envelope), dtype=np.float64)
+    xp = xp or array_module(onset_envelope)
+    envelope = xp.asarray(onset_envelope)
     if envelope.ndim != 1:
         raise ValueError(f"tempo and beats need a mono onset envelope (frames,), got shape {envelope.shape}")
+    if not np.issubdtype(envelope.dtype, np.floating):
+        envelope = envelope.astype(np.float64)
     return envelope
 
 
-def tempogram_mean(envelope: np.ndarray, *, win_length: int) -> np.ndarray:
+def _on_host(envelope: Any) -> np.ndarray:
+    return np.asarray(to_numpy(envelope), dtype=np.float64)
+
+
+def tempogram_mean(envelope: Any, *, win_length: int) -> np.ndarray:
     """Mean over frames of the local autocorrelation tempogram, `(win_length,)` indexed by lag in frames.
 
     Each centred, Hann-windowed `win_length` stretch of the envelope is autocorrelated and scaled
-    so its lag-0 value is 1, as librosa's `tempogram`; frames are processed in blocks.
+    so its lag-0 value is 1, as librosa's `tempogram`; frames are processed in blocks. The work runs
+    on the envelope's backend and in its precision (float32 from `analyze`, half the FFT work).
     """
+    xp = array_module(envelope)
     n = envelope.shape[-1]
     half = win_length // 2
-    padded = np.pad(envelope, (half, half), mode="linear_ramp", end_values=(0, 0))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:n]
-    # In the envelope's precision: a float32 envelope (as analyze makes) halves the FFT work.
-    window = np.hanning(win_length + 1)[:-1].astype(np.result_type(envelope.dtype, np.float32))
+    padded = xp.pad(envelope, (half, half), mode="linear_ramp", end_values=(0, 0))
+    frames = xp.lib.stride_tricks.sliding_window_view(padded, win_length)[:n]
+    window = xp.asarray(np.hanning(win_length + 1)[:-1], dtype=envelope.dtype)
     n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
-    total = np.zeros(win_length)
-    block = max(1, (1 << 20) // win_length)
+    total = xp.zeros(win_length, dtype=np.float64)
+    block = max(1, block_samples(xp) // n_pad)
+    # Zero-padded here once rather than by the FFT's `n`, which pocketfft does several times slower.
+    padded_frames = xp.zeros((min(block, n), n_pad), dtype=envelope.dtype)
     for start in range(0, n, block):
-        spectrum = scipy.fft.rfft(frames[start : start + block] * window, n=n_pad, axis=-1, workers=-1)
-        power = spectrum.real**2 + spectrum.imag**2
-        acf = scipy.fft.irfft(power, n=n_pad, axis=-1, workers=-1)[:, :win_length]
-        peak = np.max(np.abs(acf), axis=-1, keepdims=True)
-        total += np.sum(acf / np.where(peak < np.finfo(acf.dtype).tiny, 1.0, peak), axis=0)
-    return total / n
+        count = min(block, n - start)
+        padded_frames[:count, :win_length] = frames[start : start + count] * window
+        spectrum = rfft(padded_frames[:count], axis=-1, xp=xp)
+        spectrum *= spectrum.conj()
+        acf = irfft(spectrum, n=n_pad, axis=-1, xp=xp)[:, :win_length]
+        peak = xp.max(xp.abs(acf), axis=-1, keepdims=True)
+        total += xp.sum(acf / xp.where(peak < np.finfo(acf.dtype).tiny, 1.0, peak), axis=0)
+    return to_numpy(total) / n
 
 
 def tempo(
@@ -114,12 +126,12 @@ def tempo(
     envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
     if rms is None and y is not None:
         rms = frame_rms(y=y, frame_length=4 * hop_length, hop_length=hop_length, xp=xp)[..., 0, :]
-    accent = envelope if rms is None else np.asarray(to_numpy(rms), dtype=np.float64)
+    accent = _on_host(envelope if rms is None else rms)
     if accent.shape != envelope.shape:
         raise ValueError(f"rms has shape {accent.shape}, the onset envelope {envelope.shape}")
     if start_bpm <= 0 or std_bpm <= 0 or ac_size <= 0 or max_tempo <= 0:
         raise ValueError("start_bpm, std_bpm, ac_size and max_tempo must be positive")
-    if not envelope.any():
+    if not bool(envelope.any()):
         return 0.0
     fps = sr / hop_length
     win_length = max(3, int(ac_size * sr) // hop_length)
@@ -209,12 +221,12 @@ def beat_track(
         raise ValueError(f"tightness must be positive, got {tightness}")
     if bpm is not None and bpm <= 0:
         raise ValueError(f"bpm must be positive, got {bpm}")
-    if not envelope.any():
+    if not bool(envelope.any()):
         return 0.0, np.zeros(0, dtype=np.int64)
     if bpm is None:
         bpm = tempo(y=y, onset_envelope=envelope, rms=rms, sr=sr, hop_length=hop_length, xp=xp)
     period = float(np.round(sr / hop_length * 60.0 / bpm))
-    localscore = _local_score(envelope, period)
+    localscore = _local_score(_on_host(envelope), period)
     backlink, cumscore = _beat_dp(localscore, period, tightness)
     beats = []
     frame = _last_beat(cumscore)
@@ -236,23 +248,24 @@ def _beat_dp(localscore: np.ndarray, period: float, tightness: float) -> tuple[n
     """Best cumulative score ending with a beat at each frame, and the previous beat it came from.
 
     Frame `i` may follow a beat `d` frames earlier, `round(period / 2) <= d <= 2 * period`, so a
-    block of `round(period / 2)` frames depends only on frames before it and is solved at once.
+    block of `round(period / 2)` frames depends only on frames before it and is solved at once. Frames
+    before the first block have no predecessor; candidates before the track start score -inf.
     """
     n = len(localscore)
     offsets = np.arange(max(1, int(np.round(period / 2))), int(2 * period) + 1)
     penalty = -tightness * (np.log(offsets) - np.log(period)) ** 2
-    cumscore = np.zeros(n)
+    step, reach = int(offsets[0]), int(offsets[-1])
+    padded = np.full(reach + n, -np.inf)
+    cumscore = padded[reach:]
+    cumscore[:step] = localscore[:step]
     backlink = np.full(n, -1, dtype=np.int64)
-    for start in range(0, n, offsets[0]):
-        frames = np.arange(start, min(start + offsets[0], n))
-        candidates = frames[:, None] - offsets[None, :]
-        valid = candidates >= 0
-        scores = np.where(valid, cumscore[np.maximum(candidates, 0)] + penalty, -np.inf)
+    lags = np.arange(step)[:, None] - offsets[None, :]
+    for start in range(step, n, step):
+        count = min(step, n - start)
+        scores = padded[reach + start + lags[:count]] + penalty
         best = np.argmax(scores, axis=1)
-        rows = np.arange(len(frames))
-        reachable = valid[:, 0]
-        cumscore[frames] = localscore[frames] + np.where(reachable, scores[rows, best], 0.0)
-        backlink[frames] = np.where(reachable, candidates[rows, best], -1)
+        cumscore[start : start + count] = localscore[start : start + count] + scores[np.arange(count), best]
+        backlink[start : start + count] = start + lags[np.arange(count), best]
     first_onset = int(np.argmax(localscore >= 0.01 * localscore.max()))
     backlink[:first_onset] = -1
     return backlink, cumscore

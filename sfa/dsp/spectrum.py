@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from .backend import array_module, rfft
+from .backend import array_module, block_samples, rfft
 
 PAD_MODES = ("constant", "edge")
-_BLOCK_SAMPLES = 1 << 20
 
 
 def _signal(y: Any, *, xp: ModuleType | None) -> tuple[Any, ModuleType]:
@@ -95,6 +94,22 @@ def _window(name: str, length: int, dtype: str) -> np.ndarray:
     return win
 
 
+def _framed(
+    y: Any, *, frame_length: int, hop_length: int, center: bool, pad_mode: str, xp: ModuleType
+) -> tuple[Any, int]:
+    """`y` padded for centred frames (when `center`), and how many whole frames it holds."""
+    if frame_length < 1 or hop_length < 1:
+        raise ValueError(f"frame_length and hop_length must be positive, got {frame_length}, {hop_length}")
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+    if center:
+        pad = [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)]
+        y = xp.pad(y, pad, mode=pad_mode)
+    if y.shape[-1] < frame_length:
+        raise ValueError(f"signal of {y.shape[-1]} samples is shorter than frame_length={frame_length}")
+    return y, 1 + (y.shape[-1] - frame_length) // hop_length
+
+
 def frame_map(
     y: Any,
     transform: Callable[[Any], Any],
@@ -111,22 +126,15 @@ def frame_map(
     """Apply `transform` to blocks of frames of `y` and stack the results as `(..., out_size, frames)`.
 
     `transform` maps `(..., block, frame_length)` frames (multiplied by `window` when given) to
-    `(..., block, out_size)`. Blocks bound the temporary memory to about a million samples.
+    `(..., block, out_size)`. Blocks bound the temporary memory (see `block_samples`).
     """
-    if frame_length < 1 or hop_length < 1:
-        raise ValueError(f"frame_length and hop_length must be positive, got {frame_length}, {hop_length}")
-    if pad_mode not in PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
-    if center:
-        pad = [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)]
-        y = xp.pad(y, pad, mode=pad_mode)
-    if y.shape[-1] < frame_length:
-        raise ValueError(f"signal of {y.shape[-1]} samples is shorter than frame_length={frame_length}")
+    y, n_frames = _framed(
+        y, frame_length=frame_length, hop_length=hop_length, center=center, pad_mode=pad_mode, xp=xp
+    )
     frames = xp.lib.stride_tricks.sliding_window_view(y, frame_length, axis=-1)[..., ::hop_length, :]
-    n_frames = frames.shape[-2]
     win = None if window is None else xp.asarray(_window(window, frame_length, y.dtype.name))
     out = xp.empty((*y.shape[:-1], n_frames, out_size), dtype=out_dtype)
-    block = max(1, _BLOCK_SAMPLES // frame_length)
+    block = max(1, block_samples(xp) // frame_length)
     for start in range(0, n_frames, block):
         chunk = frames[..., start : start + block, :]
         out[..., start : start + block, :] = transform(chunk if win is None else chunk * win)
