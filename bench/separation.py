@@ -6,7 +6,8 @@ Target: >= 1.5x the plain call on a GPU.
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
 torchaudio's ``hdemucs_high`` (the HDEMUCS_HIGH_* bundles' architecture, full size) with random weights:
 the same arithmetic, meaningless stems. HDemucs normalises each call's input by its own statistics, so
-chunked output only approximates one whole-track call; the printed difference says by how much.
+chunked output only approximates one whole-track call; the printed difference says by how much. On a GPU
+both paths run in full float32 (TF32 off), so that difference is the chunking's alone.
 Run: .venv/bin/python -m bench.separation [--seconds 180] [--device cuda] [--model hdemucs_high_musdb_plus]
 """
 
@@ -97,7 +98,11 @@ def main() -> None:
     engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 34, max_batch=args.batch)
     engine.cache.put(bag)
     memory = PeakMemory(engine.device)
-    print(f"model: {described}; device: {engine.device}; track: {args.seconds:.0f} s stereo at {RATE} Hz; "
+    device = str(engine.device)
+    if engine.device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        device = f"{torch.cuda.get_device_name(engine.device)}, float32 with TF32 off"
+    print(f"model: {described}; device: {device}; track: {args.seconds:.0f} s stereo at {RATE} Hz; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
     settings = Settings(args.segment, args.overlap)

@@ -16,15 +16,15 @@ TOLERANCE = 0.02
 
 
 @pytest.mark.parametrize("bpm", TEMPI)
-def test_tempo_of_a_drum_pattern_within_two_percent(bpm: int) -> None:
-    y = drum_loop(bpm, sr=22050)
+def test_tempo_of_a_drum_pattern_within_two_percent(bpm: int, xp) -> None:
+    y = xp.asarray(drum_loop(bpm, sr=22050))
     assert dsp.tempo(y=y, sr=22050) == pytest.approx(bpm, rel=TOLERANCE)
 
 
 @pytest.mark.parametrize(("bpm", "sr"), [(72, 8000), (96, 44100), (124, 48000), (176, 44100), (140, 96000)])
-def test_analyze_tempo_and_beats_at_other_rates(bpm: int, sr: int) -> None:
+def test_analyze_tempo_and_beats_at_other_rates(bpm: int, sr: int, xp) -> None:
     """Through `analyze`, which scales its frames to the sample rate; beats land on the quarter notes."""
-    result = dsp.analyze(drum_loop(bpm, sr=sr, seconds=15.0), sr, features=["tempo"])
+    result = dsp.analyze(drum_loop(bpm, sr=sr, seconds=15.0), sr, features=["tempo"], xp=xp)
     assert result["tempo"] == pytest.approx(bpm, rel=TOLERANCE)
     beats = np.array(result["beats"])
     assert len(beats) >= 15 * bpm / 60 * 0.8
