@@ -111,13 +111,14 @@ def main() -> None:
     plain_call(bag, warm_up, engine.device)
     warm_batches = engine.runner.stats.batches
     chunked, chunked_s, chunked_peak = memory.measure(lambda: separate_track(engine, bag, track, settings, job=1))
+    batches = engine.runner.stats.batches - warm_batches
     plain, plain_s, plain_peak = memory.measure(lambda: plain_call(bag, track, engine.device))
 
     difference = (chunked - plain).abs().max().item()
     print(f"plain whole-track call: {plain_s:8.2f} s  peak {plain_peak / 2**20:8.0f} MiB  "
           f"real-time factor {args.seconds / plain_s:6.2f}x")
     print(f"GpuWorker path:         {chunked_s:8.2f} s  peak {chunked_peak / 2**20:8.0f} MiB  "
-          f"real-time factor {args.seconds / chunked_s:6.2f}x  ({engine.runner.stats.batches - warm_batches} batches of "
+          f"real-time factor {args.seconds / chunked_s:6.2f}x  ({batches} batches of "
           f"<= {args.batch} chunks of {args.segment} s)")
     print(f"speed ratio: {plain_s / chunked_s:.2f}x (target >= 1.5x on a GPU); largest difference "
           f"{difference:.2e} (peak |plain| {plain.abs().max().item():.2e})")
