@@ -5,12 +5,12 @@
 Both libraries get the same mono float32 signal and the same parameters: the frames `analyze` uses at
 44.1 kHz (n_fft=4096, hop 1024: the 93 ms frames of librosa's defaults at its own 22.05 kHz rate),
 128 mels, 20 MFCC, chroma with tuning fixed at A440. Each figure is the best of `--repeat` runs after a
-warm-up (librosa's numba kernels compile on first use). "all features" is the sum of the per-feature
-rows, each library computing every feature from the signal. "analyze" is `sfa.dsp.analyze` on the
-stereo track (downmix, one STFT shared by every feature, streamed in stretches), set against that sum
-and, the strict comparison, against librosa computing the same features from one shared STFT.
-On CuPy every sfa.dsp run ends with a device synchronisation, so kernels still queued count.
-"""
+warm-up (librosa's numba kernels compile on first use), the two libraries taking turns. "all features"
+is the sum of the per-feature rows, each library computing every feature from the signal. "analyze" is
+`sfa.dsp.analyze` on the stereo track (downmix, one STFT shared by every feature, streamed in
+stretches), set against that sum and, the strict comparison, against librosa computing the same
+features from one shared STFT. On CuPy every sfa.dsp run ends with a device synchronisation, so
+kernels still queued count."""
 
 import argparse
 import os
@@ -46,16 +46,19 @@ def track() -> np.ndarray:
     return np.stack([left, np.roll(left, 441)])
 
 
-def best_time(run: Callable[[], object], repeat: int, finish: Callable[[], object] = lambda: None) -> float:
-    run()
-    finish()
-    times = []
-    for _ in range(repeat):
+def race(ours: Callable[[], object], theirs: Callable[[], object], repeat: int,
+         finish: Callable[[], object] = lambda: None) -> tuple[float, float]:
+    """Best times of `ours` (then `finish`, a device sync) and `theirs`, run in turns so that both meet the
+    same machine: a slow spell on a shared host then costs each side alike."""
+    def timed(run: Callable[[], object], then: Callable[[], object]) -> float:
         start = time.perf_counter()
         run()
-        finish()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        then()
+        return time.perf_counter() - start
+
+    timed(ours, finish), timed(theirs, lambda: None)
+    rounds = [(timed(ours, finish), timed(theirs, lambda: None)) for _ in range(repeat)]
+    return min(o for o, _ in rounds), min(t for _, t in rounds)
 
 
 def cases(y: np.ndarray, xp) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
@@ -134,14 +137,13 @@ def report(title: str, stereo: np.ndarray, xp, repeat: int) -> None:
     print(f"{'feature':<26}{'sfa.dsp s':>11}{'librosa s':>11}{'speed-up':>10}")
     ours_total = theirs_total = 0.0
     for name, (ours, theirs) in cases(mono, xp).items():
-        ours_s, theirs_s = best_time(ours, repeat, sync), best_time(theirs, repeat)
+        ours_s, theirs_s = race(ours, theirs, repeat, sync)
         ours_total += ours_s
         theirs_total += theirs_s
         print(f"{name:<26}{ours_s:>11.3f}{theirs_s:>11.3f}{theirs_s / ours_s:>9.1f}x")
     print(f"{'all features':<26}{ours_total:>11.3f}{theirs_total:>11.3f}{theirs_total / ours_total:>9.1f}x")
-    analyze_s = best_time(lambda: dsp.analyze(stereo, SR, xp=xp), repeat, sync)
+    analyze_s, shared_s = race(lambda: dsp.analyze(stereo, SR, xp=xp), lambda: librosa_shared_stft(mono), repeat, sync)
     print(f"{'analyze (one pass)':<26}{analyze_s:>11.3f}{theirs_total:>11.3f}{theirs_total / analyze_s:>9.1f}x")
-    shared_s = best_time(lambda: librosa_shared_stft(mono), repeat)
     print(f"{'  vs librosa, one STFT':<26}{analyze_s:>11.3f}{shared_s:>11.3f}{shared_s / analyze_s:>9.1f}x")
 
 

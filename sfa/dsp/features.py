@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .spectrum import _matrix, _signal, _spectrogram, fft_frequencies, frame_map
+from .spectrum import _matrix, _signal, _spectrogram, fft_frequencies, frame_sums
 
 _ROLLOFF_BLOCK = 64
 
@@ -108,17 +108,16 @@ def rms(
             power[..., -1, :] *= 0.5
         return xp.sqrt(2 * xp.sum(power, axis=-2, keepdims=True) / frame_length**2)
     y, xp = _signal(y, xp=xp)
-    energy = frame_map(
+    energy = frame_sums(
         y,
-        lambda frames: xp.mean(frames * frames, axis=-1, keepdims=True),
+        lambda span: span * span,
         frame_length=frame_length,
         hop_length=hop_length,
-        out_size=1,
         out_dtype=y.dtype,
         center=center,
         xp=xp,
     )
-    return xp.sqrt(energy)
+    return xp.sqrt(energy / frame_length)
 
 
 def zero_crossing_rate(
@@ -136,15 +135,23 @@ def zero_crossing_rate(
     padded by repeating the edge samples, so padding adds no crossings.
     """
     y, xp = _signal(y, xp=xp)
-    negative = (y < -threshold).astype(xp.int8)
-    return frame_map(
-        negative,
-        lambda frames: xp.count_nonzero(xp.diff(frames, axis=-1), axis=-1)[..., None] / frame_length,
+
+    def sign_changes(span: Any) -> Any:
+        """1 where a sample's sign differs from the one before it (0 for the stretch's first sample)."""
+        negative = span < -threshold
+        changed = xp.zeros(span.shape, dtype=span.dtype)
+        changed[..., 1:] = negative[..., 1:] != negative[..., :-1]
+        return changed
+
+    changes = frame_sums(
+        y,
+        sign_changes,
         frame_length=frame_length,
         hop_length=hop_length,
-        out_size=1,
         out_dtype=y.dtype,
+        skip=1,
         center=center,
         pad_mode="edge",
         xp=xp,
     )
+    return changes / frame_length

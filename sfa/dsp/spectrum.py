@@ -141,6 +141,43 @@ def frame_map(
     return xp.swapaxes(out, -1, -2)
 
 
+def frame_sums(
+    y: Any,
+    values: Callable[[Any], Any],
+    *,
+    frame_length: int,
+    hop_length: int,
+    out_dtype: Any,
+    skip: int = 0,
+    center: bool = True,
+    pad_mode: str = "constant",
+    xp: ModuleType,
+) -> Any:
+    """Per-frame sums `(..., 1, frames)` of `values(span)`, one value per sample of a stretch of `y`, over
+    samples `skip..frame_length-1` of each frame.
+
+    Values are summed once per run of `gcd(frame_length, hop_length)` samples and each frame adds up its
+    runs, so the signal is read once however much the frames overlap (four times, at librosa's 2048/512).
+    """
+    y, n_frames = _framed(
+        y, frame_length=frame_length, hop_length=hop_length, center=center, pad_mode=pad_mode, xp=xp
+    )
+    run = math.gcd(frame_length, hop_length)
+    out = xp.empty((*y.shape[:-1], n_frames), dtype=out_dtype)
+    block = max(1, block_samples(xp) // hop_length)
+    for start in range(0, n_frames, block):
+        count = min(block, n_frames - start)
+        first = start * hop_length
+        per_sample = values(y[..., first : first + (count - 1) * hop_length + frame_length])
+        runs = per_sample.reshape(*per_sample.shape[:-1], -1, run).sum(axis=-1)
+        windows = xp.lib.stride_tricks.sliding_window_view(runs, frame_length // run, axis=-1)
+        sums = windows[..., :: hop_length // run, :].sum(axis=-1)
+        for offset in range(skip):
+            sums -= per_sample[..., offset : offset + (count - 1) * hop_length + 1 : hop_length]
+        out[..., start : start + count] = sums
+    return out[..., None, :]
+
+
 def stft(
     y: Any,
     *,
