@@ -1,6 +1,7 @@
 """A 3-minute stereo track through a plain whole-track torchaudio call, then through the GpuWorker's path
 (``sfa.separation``: level normalisation, chunks, batches, overlap-add), on the same model and device.
-Prints the speed ratio, peak memory, real-time factors and the largest difference between the two outputs.
+Prints the speed ratio, peak memory, real-time factors and the largest difference between the two outputs;
+then the same chunks run one at a time (batches of one), which shows what batching alone buys, at equal output.
 Target: >= 1.5x the plain call on a GPU.
 
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
@@ -113,6 +114,12 @@ def main() -> None:
     chunked, chunked_s, chunked_peak = memory.measure(lambda: separate_track(engine, bag, track, settings, job=1))
     batches = engine.runner.stats.batches - warm_batches
     plain, plain_s, plain_peak = memory.measure(lambda: plain_call(bag, track, engine.device))
+    single = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 34, max_batch=1)
+    single.cache.put(bag)
+    separate_track(single, bag, warm_up, settings, job=0)
+    one_by_one, one_by_one_s, one_by_one_peak = memory.measure(
+        lambda: separate_track(single, bag, track, settings, job=1)
+    )
 
     difference = (chunked - plain).abs().max().item()
     print(f"plain whole-track call: {plain_s:8.2f} s  peak {plain_peak / 2**20:8.0f} MiB  "
@@ -120,8 +127,12 @@ def main() -> None:
     print(f"GpuWorker path:         {chunked_s:8.2f} s  peak {chunked_peak / 2**20:8.0f} MiB  "
           f"real-time factor {args.seconds / chunked_s:6.2f}x  ({batches} batches of "
           f"<= {args.batch} chunks of {args.segment} s)")
+    print(f"same chunks one by one: {one_by_one_s:8.2f} s  peak {one_by_one_peak / 2**20:8.0f} MiB  "
+          f"real-time factor {args.seconds / one_by_one_s:6.2f}x")
     print(f"speed ratio: {plain_s / chunked_s:.2f}x (target >= 1.5x on a GPU); largest difference "
           f"{difference:.2e} (peak |plain| {plain.abs().max().item():.2e})")
+    print(f"batching: {one_by_one_s / chunked_s:.2f}x the chunks one by one; largest difference "
+          f"{(chunked - one_by_one).abs().max().item():.2e}")
 
 
 if __name__ == "__main__":
