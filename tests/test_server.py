@@ -80,6 +80,7 @@ def test_run_py_serves_health_then_exits_cleanly_on_a_signal(tmp_path, signum):
         assert asyncio.run(health()) == (200, {"status": "ok"})
         server = psutil.Process(proc.pid)
         assert postgres_processes(tmp_path / "var" / "pg")
+        assert not [region.path for region in server.memory_maps() if "libtorch" in region.path]
 
         proc.send_signal(signum)
         assert proc.wait(timeout=30) == 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sfa.actors.devices import gpu_devices
 from sfa.actors.performers import PERFORMERS
 from sfa.actors.pool import WorkerPool
 from sfa.actors.session import SessionSupervisor
@@ -31,15 +32,6 @@ log = logging.getLogger(__name__)
 
 JOB_WORKER = f"{JobWorker.__module__}.{JobWorker.__qualname__}"
 GPU_WORKER = f"{GpuWorker.__module__}.{GpuWorker.__qualname__}"
-
-
-def gpu_devices() -> list[str]:
-    """``cuda:N`` for each GPU torch sees; ``["cpu"]`` without torch or without GPUs."""
-    try:
-        import torch
-    except ImportError:
-        return ["cpu"]
-    return [f"cuda:{index}" for index in range(torch.cuda.device_count())] or ["cpu"]
 
 
 class ActorTree:
