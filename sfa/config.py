@@ -224,7 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("separation_overlap", "SFA_SEPARATION_OVERLAP", "0.25", _float_in(0, 0.9), "a fraction 0..0.9",
             "share of each chunk overlapping the next, cross-faded when the chunks are joined"),
     Setting("separation_batch", "SFA_SEPARATION_BATCH", "4", _int_in(1, 256), "an integer 1..256",
-            "most chunks (from any of the jobs it runs) the GPU worker puts through a model at once"),
+            "most chunks (from any of the jobs it runs) the GPU worker puts through a model at once on a GPU; "
+            "on the CPU it takes them one by one, as batches there only grow the working set"),
     Setting("separation_models_mb", "SFA_SEPARATION_MODELS_MB", "4096", _int_in(1, 1_000_000),
             "an integer 1..1000000", "memory the GPU worker keeps loaded models in, in MiB; least recently "
             "used out first"),

@@ -17,11 +17,14 @@ LOADED, SEPARATED = 0.05, 0.95
 
 
 def engine_for(ctx: JobContext) -> Engine:
-    """The worker's engine, started by its first separation job."""
+    """The worker's engine, started by its first separation job. Batches fill a GPU; on the CPU a batch of
+    chunks runs no faster than its chunks one by one and holds several times the memory
+    (``bench.separation``), so chunks go one at a time there."""
     args = ctx.job.args
     if ENGINE not in ctx.state:
+        batch = int(args["batch"]) if ctx.device.startswith("cuda") else 1
         ctx.state[ENGINE] = Engine(ctx.device, hub=Path(args["hub_dir"]), budget_bytes=int(args["models_bytes"]),
-                                   max_batch=int(args["batch"]))
+                                   max_batch=batch)
     return ctx.state[ENGINE]
 
 
