@@ -26,8 +26,10 @@ step() {
     echo "== $name: exit ${PIPESTATUS[0]}"
 }
 
-step gpu 30 python3 -c "import torch, torchaudio, cupy; print('torch', torch.__version__, 'torchaudio',
-    torchaudio.__version__, 'cupy', cupy.__version__, 'on', torch.cuda.get_device_name())"
+step gpu 30 python3 -c "import runpy, torch, torchaudio, cupy
+print('torch', torch.__version__, 'torchaudio', torchaudio.__version__, 'cupy', cupy.__version__)
+gpu_devices = runpy.run_path('sfa/actors/devices.py')['gpu_devices']
+print(torch.cuda.get_device_name(), '- GPU worker devices:', gpu_devices(), '- torch sees', torch.cuda.device_count())"
 step dsp-tests 150 python3 -m pytest -q -p no:cacheprovider -rs --confcutdir=tests/dsp tests/dsp -k cupy
 step cuda-tests 60 python3 -m pytest -q -p no:cacheprovider -rs --confcutdir=tests/separation \
     tests/separation/test_cuda.py
