@@ -56,7 +56,8 @@ def race(ours: Callable[[], object], theirs: Callable[[], object], repeat: int,
         then()
         return time.perf_counter() - start
 
-    timed(ours, finish), timed(theirs, lambda: None)
+    timed(ours, finish)
+    timed(theirs, lambda: None)
     rounds = [(timed(ours, finish), timed(theirs, lambda: None)) for _ in range(repeat)]
     return min(o for o, _ in rounds), min(t for _, t in rounds)
 

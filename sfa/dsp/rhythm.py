@@ -259,13 +259,14 @@ def _beat_dp(localscore: np.ndarray, period: float, tightness: float) -> tuple[n
     cumscore = padded[reach:]
     cumscore[:step] = localscore[:step]
     backlink = np.full(n, -1, dtype=np.int64)
-    lags = np.arange(step)[:, None] - offsets[None, :]
+    rows = np.arange(step)
+    lags = rows[:, None] - offsets[None, :]
     for start in range(step, n, step):
         count = min(step, n - start)
         scores = padded[reach + start + lags[:count]] + penalty
         best = np.argmax(scores, axis=1)
-        cumscore[start : start + count] = localscore[start : start + count] + scores[np.arange(count), best]
-        backlink[start : start + count] = start + lags[np.arange(count), best]
+        cumscore[start : start + count] = localscore[start : start + count] + scores[rows[:count], best]
+        backlink[start : start + count] = start + lags[rows[:count], best]
     first_onset = int(np.argmax(localscore >= 0.01 * localscore.max()))
     backlink[:first_onset] = -1
     return backlink, cumscore
