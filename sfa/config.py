@@ -83,6 +83,26 @@ def _optional_text(raw: str) -> str | None:
     return raw or None
 
 
+def _optional_http_url(raw: str) -> str | None:
+    return _http_url(raw) if raw else None
+
+
+DOWNLOADERS = ("spotdl", "ytdlp", "http")
+
+
+def _downloaders(raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in raw.split(",") if name.strip())
+    if not names or len(set(names)) != len(names) or not set(names) <= set(DOWNLOADERS):
+        raise ValueError
+    return names
+
+
+def _search_template(raw: str) -> str:
+    if "{query}" not in raw:
+        raise ValueError
+    return raw
+
+
 ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase", "multiprocQueueBase")
 
 
@@ -233,6 +253,23 @@ SETTINGS: tuple[Setting, ...] = (
             "base URL of the lalal.ai API (`engine: \"lalalai\"`)"),
     Setting("lalalai_key", "SFA_LALALAI_KEY", "", _optional_text, "a license key", "lalal.ai license key; "
             "unset disables the lalalai engine", secret=True),
+    Setting("spotify_client_id", "SFA_SPOTIFY_CLIENT_ID", "", _optional_text, "a Spotify app's client id",
+            "client id of the Spotify app; unset: the Spotify routes answer 503 `SPOTIFY_NOT_CONFIGURED`"),
+    Setting("spotify_client_secret", "SFA_SPOTIFY_CLIENT_SECRET", "", _optional_text, "that app's client secret",
+            "client secret of the Spotify app", secret=True),
+    Setting("spotify_redirect_uri", "SFA_SPOTIFY_REDIRECT_URI", "", _optional_http_url, "an http or https URL",
+            "the redirect URI registered with the Spotify app; unset: this server's own "
+            "`/auth/spotify/callback` as the browser reached it"),
+    Setting("spotify_accounts_url", "SFA_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", _http_url,
+            "an http or https URL", "base URL of Spotify's accounts service (authorize, token)"),
+    Setting("spotify_api_url", "SFA_SPOTIFY_API_URL", "https://api.spotify.com/v1", _http_url,
+            "an http or https URL", "base URL of the Spotify Web API"),
+    Setting("resolver_search", "SFA_RESOLVER_SEARCH", "ytsearch5:{query}", _search_template,
+            "a yt-dlp search or URL with `{query}`", "where a Spotify track without spotdl is looked for: "
+            "a yt-dlp search (`ytsearch5:{query}`) or the URL of a page or feed listing results"),
+    Setting("downloader", "SFA_DOWNLOADER", "spotdl,ytdlp,http", _downloaders,
+            "a comma-separated order of " + ", ".join(DOWNLOADERS),
+            "download backends in the order they are tried; a backend not installed is skipped"),
     Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
             "array backend of the analysis workers; auto takes CuPy when a GPU is usable (`[gpu]` extra)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
@@ -282,6 +319,13 @@ class Config:
     separation_models_mb: int
     lalalai_url: str
     lalalai_key: str | None
+    spotify_client_id: str | None
+    spotify_client_secret: str | None
+    spotify_redirect_uri: str | None
+    spotify_accounts_url: str
+    spotify_api_url: str
+    resolver_search: str
+    downloader: tuple[str, ...]
     dsp_backend: str
     database_url: str | None
 

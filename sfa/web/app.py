@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from aiohttp import web
 from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -9,13 +11,14 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
+from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.web import exports, health, phoenix
-from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, lalalai, processing, tracks
+from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, lalalai, processing, spotify, tracks
 from sfa.web.auth import authenticate_socket
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY
-from sfa.web.pages import accounts, home
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
+from sfa.web.pages import accounts, home, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
@@ -42,24 +45,32 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
+    app[SPOTIFY] = started_with(app, SpotifyService(config, database, secret_key))
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
-                   analysis, processing, lalalai):
+                   analysis, processing, lalalai, spotify, spotify_auth):
         app.add_routes(module.routes)
     phoenix.setup(app, authenticate=authenticate_socket)
     return app
 
 
 def app_owned_pubsub(app: web.Application, database: Database) -> PubSub:
-    pubsub = PubSub(database)
+    return started_with(app, PubSub(database))
+
+
+S = TypeVar("S", PubSub, SpotifyService)
+
+
+def started_with(app: web.Application, service: S) -> S:
+    """``service``, started with the app and stopped at its cleanup."""
 
     async def start(app: web.Application) -> None:
-        await pubsub.start()
+        await service.start()
 
     async def stop(app: web.Application) -> None:
-        await pubsub.stop()
+        await service.stop()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
-    return pubsub
+    return service

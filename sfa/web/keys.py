@@ -7,6 +7,7 @@ from aiohttp import web
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db.database import Database
+from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 
 if TYPE_CHECKING:
@@ -17,5 +18,6 @@ DATABASE = web.AppKey("database", Database)
 ACTOR_TREE = web.AppKey("actor_tree", ActorTree)
 SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)
 PUBSUB = web.AppKey("pubsub", PubSub)
+SPOTIFY = web.AppKey("spotify", SpotifyService)
 # Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
 PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")

@@ -5,41 +5,29 @@ from __future__ import annotations
 from html import escape
 
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import get_session
 
 from sfa.accounts.passwords import password_problems
-from sfa.accounts.sessions import close_all_sessions, close_session, open_session
+from sfa.accounts.sessions import close_all_sessions, close_session
 from sfa.accounts.tokens import MAX_NAME_LENGTH, create_api_token, list_api_tokens, revoke_api_token
 from sfa.accounts.users import (
     EmailTaken,
-    User,
     authenticate_password,
     create_user,
     email_problems,
     set_password,
 )
 from sfa.web.auth import SESSION_TOKEN, identify
-from sfa.web.csrf import check_csrf, csrf_token
+from sfa.web.csrf import csrf_token
 from sfa.web.keys import DATABASE
+from sfa.web.pages.forms import checked_form, signed_in
 from sfa.web.pages.layout import button_form, errors_list, hidden_csrf, render
+from sfa.web.pages.login import log_in_user
+from sfa.web.pages.spotify_auth import spotify_settings
 
 routes = web.RouteTableDef()
 
 NEW_TOKEN_FLASH = "new_api_token"
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
-    await check_csrf(request, form)
-    return form
-
-
-async def _log_in(request: web.Request, user: User) -> web.Response:
-    """Start a fresh session (a new cookie, a new CSRF token) bound to a new server-side session row."""
-    session = await new_session(request)
-    session[SESSION_TOKEN] = await open_session(request.app[DATABASE], user.id)
-    csrf_token(session)
-    raise web.HTTPFound("/")
 
 
 def _credentials_form(action: str, submit: str, csrf: str, email: str = "") -> str:
@@ -63,12 +51,12 @@ async def register_form(request: web.Request) -> web.Response:
 
 @routes.post("/users/register")
 async def register(request: web.Request) -> web.Response:
-    form = await _form(request)
+    form = await checked_form(request)
     email, password = form.get("user[email]", "").strip(), form.get("user[password]", "")
     errors = {k: v for k, v in {"email": email_problems(email), "password": password_problems(password)}.items() if v}
     if not errors:
         try:
-            return await _log_in(request, await create_user(request.app[DATABASE], email, password))
+            return await log_in_user(request, await create_user(request.app[DATABASE], email, password))
         except EmailTaken:
             errors = {"email": ["has already been taken"]}
     csrf = csrf_token(await get_session(request))
@@ -86,11 +74,11 @@ async def log_in_form(request: web.Request) -> web.Response:
 @routes.post("/users/log_in")
 @routes.post("/users/log-in")
 async def log_in(request: web.Request) -> web.Response:
-    form = await _form(request)
+    form = await checked_form(request)
     email = form.get("user[email]", "").strip()
     user = await authenticate_password(request.app[DATABASE], email, form.get("user[password]", ""))
     if user is not None and user.active:
-        return await _log_in(request, user)
+        return await log_in_user(request, user)
     message = "account suspended" if user is not None else "invalid email or password"
     csrf = csrf_token(await get_session(request))
     body = f'<p class="error">{message}</p>' + _credentials_form("/users/log_in", "Log in", csrf, email)
@@ -100,19 +88,12 @@ async def log_in(request: web.Request) -> web.Response:
 @routes.delete("/users/log-out")
 @routes.post("/users/log-out")
 async def log_out(request: web.Request) -> web.Response:
-    await _form(request)
+    await checked_form(request)
     session = await get_session(request)
     if isinstance(session.get(SESSION_TOKEN), str):
         await close_session(request.app[DATABASE], session[SESSION_TOKEN])
     session.invalidate()
     raise web.HTTPFound("/")
-
-
-async def _signed_in(request: web.Request) -> User:
-    user = await identify(request)
-    if user is None or not user.active:
-        raise web.HTTPFound("/users/log_in")
-    return user
 
 
 def _tokens_table(tokens: list, csrf: str) -> str:
@@ -128,7 +109,7 @@ def _tokens_table(tokens: list, csrf: str) -> str:
 @routes.get("/users/settings")
 async def settings(request: web.Request, errors: dict[str, list[str]] | None = None, status: int = 200,
                    notice: str = "") -> web.Response:
-    user = await _signed_in(request)
+    user = await signed_in(request)
     session = await get_session(request)
     csrf = csrf_token(session)
     new_token = session.pop(NEW_TOKEN_FLASH, None)
@@ -137,6 +118,7 @@ async def settings(request: web.Request, errors: dict[str, list[str]] | None = N
                   f"{escape(new_token)}</code><br>Use it as <code>Authorization: Bearer …</code>.</p>")
     tokens = await list_api_tokens(request.app[DATABASE], user.id)
     body = f"""{notice}{errors_list(errors or {})}
+{await spotify_settings(request, user, csrf)}
 <h2>API keys</h2>{_tokens_table(tokens, csrf)}
 <form method="post" action="/users/settings/api-keys">{hidden_csrf(csrf)}
 <label for="key-name">Name</label><input id="key-name" type="text" name="name" maxlength="{MAX_NAME_LENGTH}" required>
@@ -152,8 +134,8 @@ async def settings(request: web.Request, errors: dict[str, list[str]] | None = N
 @routes.put("/users/settings")
 @routes.post("/users/settings")
 async def update_settings(request: web.Request) -> web.Response:
-    user = await _signed_in(request)
-    form = await _form(request)
+    user = await signed_in(request)
+    form = await checked_form(request)
     database = request.app[DATABASE]
     password = form.get("user[password]", "")
     errors = {"password": password_problems(password)} if password_problems(password) else {}
@@ -164,13 +146,13 @@ async def update_settings(request: web.Request) -> web.Response:
     await set_password(database, user.id, password)
     async with database.pool.acquire() as conn:
         await close_all_sessions(conn, user.id)
-    return await _log_in(request, user)
+    return await log_in_user(request, user)
 
 
 @routes.post("/users/settings/api-keys")
 async def create_key(request: web.Request) -> web.Response:
-    user = await _signed_in(request)
-    name = (await _form(request)).get("name", "").strip()
+    user = await signed_in(request)
+    name = (await checked_form(request)).get("name", "").strip()
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         return await settings(request, {"name": [f"should be 1 to {MAX_NAME_LENGTH} characters"]}, 422)
     _, secret = await create_api_token(request.app[DATABASE], user.id, name)
@@ -181,8 +163,8 @@ async def create_key(request: web.Request) -> web.Response:
 @routes.delete("/users/settings/api-keys/{id:\\d{1,18}}")
 @routes.post("/users/settings/api-keys/{id:\\d{1,18}}")
 async def revoke_key(request: web.Request) -> web.Response:
-    user = await _signed_in(request)
-    await _form(request)
+    user = await signed_in(request)
+    await checked_form(request)
     if not await revoke_api_token(request.app[DATABASE], user.id, int(request.match_info["id"])):
         raise web.HTTPNotFound(text="no such API key\n")
     raise web.HTTPFound("/users/settings")
