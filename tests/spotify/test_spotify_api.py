@@ -64,7 +64,8 @@ async def test_fetch_an_album_gives_every_track_with_its_isrc(client, make_accou
 async def test_a_playlist_of_1000_items_is_paged_through_completely(client, make_account, spotify):
     spotify.add_album("Big", "Many", [f"Song {n}" for n in range(1000)])
     playlist = spotify.add_playlist("Everything", list(spotify.tracks))
-    status, body = await post(client, await make_account(), "/api/spotify/fetch", {"url": f"spotify:playlist:{playlist}"})
+    status, body = await post(client, await make_account(), "/api/spotify/fetch",
+                              {"url": f"spotify:playlist:{playlist}"})
     assert status == 200
     assert body["data"]["type"] == "playlist" and body["data"]["playlist"]["total_tracks"] == 1000
     assert [t["title"] for t in body["data"]["tracks"]] == [f"Song {n}" for n in range(1000)]
@@ -72,8 +73,9 @@ async def test_a_playlist_of_1000_items_is_paged_through_completely(client, make
     assert len(pages) == 10
 
 
-@pytest.mark.parametrize("url", ["https://example.com/track/4uLU6hMCjMI75M1A2tKUQC", "spotify:artist:4uLU6hMCjMI75M1A2tKUQC",
-                                 "https://open.spotify.com/track/short", "", 42, None])
+@pytest.mark.parametrize("url", ["https://example.com/track/4uLU6hMCjMI75M1A2tKUQC",
+                                 "spotify:artist:4uLU6hMCjMI75M1A2tKUQC", "https://open.spotify.com/track/short",
+                                 "", 42, None])
 async def test_what_is_not_a_spotify_link_is_invalid_url(client, make_account, url):
     status, body = await post(client, await make_account(), "/api/spotify/fetch", {"url": url})
     assert status == 422 and body["code"] == "INVALID_URL" and "url" in body["details"]
