@@ -1,7 +1,18 @@
-"""Downloads: pluggable backends that fetch a URL to a file, and the ``download`` job kind built on them."""
+"""Downloads: pluggable backends that fetch a source to a file, and the ``download`` job kind built on them."""
 
-from sfa.integrations.downloader.base import DEFAULT_QUALITY, QUALITIES, Downloader, DownloadRejected, Limits, Progress
-from sfa.integrations.downloader.registry import BACKENDS, backend_for
+from sfa.integrations.downloader.base import (
+    DEFAULT_QUALITY,
+    QUALITIES,
+    Downloader,
+    DownloadRejected,
+    Fetched,
+    Limits,
+    Progress,
+    Source,
+    Transfer,
+    Unsupported,
+)
+from sfa.integrations.downloader.registry import backends, backends_for
 
-__all__ = ["BACKENDS", "DEFAULT_QUALITY", "QUALITIES", "DownloadRejected", "Downloader", "Limits", "Progress",
-           "backend_for"]
+__all__ = ["DEFAULT_QUALITY", "QUALITIES", "DownloadRejected", "Downloader", "Fetched", "Limits", "Progress",
+           "Source", "Transfer", "Unsupported", "backends", "backends_for"]

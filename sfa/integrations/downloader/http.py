@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sfa.integrations.downloader.base import DownloadRejected, Limits, Progress
+from sfa.integrations.downloader.base import Cancelled, DownloadRejected, Fetched, Limits, Source, Transfer, Unsupported
 
 CHUNK = 256 * 1024
 BINARY_TYPES = ("application/octet-stream", "binary/octet-stream", "application/ogg")
@@ -26,8 +26,9 @@ class HttpDownloader:
     def handles(self, url: str) -> bool:
         return urlsplit(url).scheme in ("http", "https")
 
-    def fetch(self, url: str, quality: str, dest: Path, limits: Limits, report: Progress) -> int:
-        request = urllib.request.Request(url, headers={"User-Agent": "SoundForgeAlchemy/0.1", "Accept": "audio/*"})
+    def fetch(self, source: Source, dest: Path, limits: Limits, transfer: Transfer) -> Fetched:
+        request = urllib.request.Request(source.url, headers={"User-Agent": "SoundForgeAlchemy/0.1",
+                                                              "Accept": "audio/*"})
         try:
             response = urllib.request.urlopen(request, timeout=limits.timeout_s)
         except urllib.error.HTTPError as exc:
@@ -37,20 +38,22 @@ class HttpDownloader:
         with response:
             content_type = response.headers.get_content_type()
             if not (content_type.startswith("audio/") or content_type in BINARY_TYPES):
-                raise DownloadRejected(f"the URL serves {content_type}, not audio")
+                raise Unsupported(f"the URL serves {content_type}, not audio")
             total = int(response.headers.get("Content-Length") or 0) or None
             if total is not None and total > limits.max_bytes:
                 raise DownloadRejected(f"the file is {total} bytes; the limit is {limits.max_bytes}")
-            return self._stream(response, dest, limits.max_bytes, total, report)
+            return Fetched(self._stream(response, dest, limits.max_bytes, total, transfer), origin=source.url)
 
-    def _stream(self, response, dest: Path, max_bytes: int, total: int | None, report: Progress) -> int:
+    def _stream(self, response, dest: Path, max_bytes: int, total: int | None, transfer: Transfer) -> int:
         written = 0
         with dest.open("wb") as handle:
             while chunk := response.read(CHUNK):
+                if transfer.cancelled():
+                    raise Cancelled("cancelled while downloading")
                 written += len(chunk)
                 if written > max_bytes:
                     raise DownloadRejected(f"the file is larger than the limit of {max_bytes} bytes")
                 handle.write(chunk)
                 if total:
-                    report(written / total, f"{written} of {total} bytes")
+                    transfer.report(written / total, f"{written} of {total} bytes")
         return written
