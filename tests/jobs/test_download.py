@@ -1,9 +1,12 @@
-"""Download jobs end to end: a local HTTP server serves the audio, a real worker process fetches it through
-the durable queue, and the real ``phoenix`` JS client watches the job from queued to completed."""
+"""Download jobs end to end: a local HTTP server serves the audio (files, a page with an ``<audio>`` element,
+and a search feed), a real worker process fetches it through the durable queue with yt-dlp, and the real
+``phoenix`` JS client watches the job from queued to completed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from html import escape
 
 import pytest
 from aiohttp import ClientSession, web
@@ -11,7 +14,9 @@ from aiohttp.test_utils import TestServer
 
 from sfa.actors import WorkerPool
 from sfa.config import Config
-from sfa.jobs import JobQueue, pool_executor
+from sfa.integrations.downloader.ytdlp import ffmpeg_available
+from sfa.jobs import JobQueue, enqueue, pool_executor
+from sfa.tracks.store import create_track
 from sfa.web import make_app
 from tests.actors.conftest import job_pool, supervised_pool
 from tests.jobs.conftest import wait_for_state
@@ -19,6 +24,23 @@ from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures)
 from tests.tracks.audio import audio_bytes
 
 SONG = audio_bytes("flac", 2.0)
+NEEDS_FFMPEG = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
+
+
+def search_feed(base: str, query: str) -> str:
+    """A podcast-style RSS feed of search results, as yt-dlp's generic extractor reads one: the right
+    song among near misses (a live cut too long, another artist, a cover)."""
+    results = [("The Synths - Neon (Live at the Dome)", 250, "/music/Great%20Song.flac"),
+               ("Other Band - Neon", 2, "/music/Great%20Song.flac"),
+               ("The Synths - Neon", 3, "/listen/neon"),
+               ("The Synths - Tunnel", 2, "/listen/tunnel"),
+               ("The Synths - Dawn", 2, "/listen/dawn")]
+    items = "".join(f"<item><title>{title}</title><link>{base}{path}</link><guid>{base}{path}</guid>"
+                    f'<enclosure url="{base}{path}" type="text/html" length="0"/>'
+                    f"<itunes:duration>{seconds}</itunes:duration></item>" for title, seconds, path in results)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+            f'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Results for '
+            f"{escape(query)}</title><link>{base}/search</link>{items}</channel></rss>")
 
 
 @pytest.fixture
@@ -44,7 +66,27 @@ async def audio_server() -> AsyncIterator[TestServer]:
     async def huge(request: web.Request) -> web.StreamResponse:
         return web.Response(body=b"\x00" * (2 << 20), content_type="audio/wav")
 
+    async def listen(request: web.Request) -> web.StreamResponse:
+        return web.Response(content_type="text/html", text=f"""<!doctype html><html><head>
+<title>{request.match_info['name'].title()}</title></head><body><h1>Listen</h1>
+<audio controls><source src="/music/Great%20Song.flac" type="audio/flac"></audio></body></html>""")
+
+    async def search(request: web.Request) -> web.StreamResponse:
+        base = f"http://{request.host}"
+        return web.Response(text=search_feed(base, request.query.get("q", "")), content_type="application/rss+xml")
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "audio/flac", "Content-Length": str(len(SONG))})
+        await response.prepare(request)
+        for start in range(0, len(SONG), 4096):
+            await response.write(SONG[start:start + 4096])
+            await asyncio.sleep(0.2)
+        return response
+
     app = web.Application()
+    app.router.add_get("/listen/{name}", listen)
+    app.router.add_get("/search", search)
+    app.router.add_get("/slow.flac", slow)
     app.router.add_get("/music/Great Song.flac", song)
     app.router.add_get("/flaky.flac", flaky)
     app.router.add_get("/page.html", page)
@@ -146,7 +188,8 @@ async def test_a_phoenix_client_watches_a_download_from_queued_to_completed(
 
 async def test_a_transient_server_error_is_retried(server, audio_server, download_queue, make_account, database):
     account = await make_account()
-    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/flaky.flac")
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/flaky.flac",
+                                   quality="lossless")
     job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
     assert job.state == "completed" and job.attempt == 2
     assert "503" in job.errors[0]["error"]
@@ -159,7 +202,8 @@ async def test_a_transient_server_error_is_retried(server, audio_server, downloa
 async def test_what_is_not_audio_fails_without_retry(server, audio_server, download_queue, make_account, database,
                                                      download_config, path, error):
     account = await make_account()
-    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}{path}")
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}{path}",
+                                   quality="lossless")
     job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
     assert job.state == "failed" and job.attempt == 1 and error in job.error
     assert not (download_config.data_dir / "tracks" / str(started["track_id"])).exists()
@@ -186,3 +230,67 @@ async def test_another_users_download_job_is_404(client, make_account, database)
     assert (await client.get(f"/api/download/job/{job_id}", headers=stranger.headers)).status == 404
     assert (await client.get(f"/api/download/job/{job_id}", headers=owner.headers)).status == 200
     assert (await client.delete(f"/api/jobs/{job_id}", headers=owner.headers)).status == 200
+
+
+async def test_a_page_with_an_audio_element_is_downloaded_as_served_for_lossless(
+        server, audio_server, download_queue, make_account, database):
+    account = await make_account()
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/listen/great-song",
+                                   quality="lossless")
+    job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
+    assert job.state == "completed", job.error
+    assert job.result["backend"] == "ytdlp" and job.result["codec"] == "flac" and job.result["format"] == "flac"
+    assert job.result["file_size"] == len(SONG) and job.result["sample_rate"] == 22050
+    assert job.result["bitrate_kbps"] == pytest.approx(len(SONG) * 8 / 2.0 / 1000, rel=0.05)
+
+
+@NEEDS_FFMPEG
+@pytest.mark.parametrize(("quality", "kbps"), [("low", 128), ("medium", 192)])
+async def test_a_lossy_quality_transcodes_to_its_bitrate(server, audio_server, download_queue, make_account,
+                                                         database, download_config, quality, kbps):
+    account = await make_account()
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/listen/great-song",
+                                   quality=quality)
+    job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=60)
+    assert job.state == "completed", job.error
+    assert (job.result["codec"], job.result["bitrate_kbps"], job.result["format"]) == ("mp3", kbps, "mp3")
+    assert job.result["quality"] == quality and job.result["duration"] == pytest.approx(2.0, abs=0.1)
+    path = download_config.data_dir / job.result["output_path"]
+    assert path.stat().st_size == job.result["file_size"] and path.read_bytes()[:3] in (b"ID3", b"\xff\xfb")
+
+
+async def test_a_spotify_track_is_found_by_a_search_matching_artist_title_and_length(
+        server, audio_server, make_account, database, download_pool, download_config):
+    config = download_config.replace(resolver_search=f"http://127.0.0.1:{audio_server.port}/search?q={{query}}")
+    account = await make_account()
+    async with database.pool.acquire() as conn:
+        track = await create_track(conn, account.user.id, title="Neon", artist="The Synths", source="spotify")
+        good, _ = await enqueue(conn, user_id=account.user.id, kind="download", track_id=track.id, args={
+            "url": "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC", "quality": "lossless",
+            "spotify": {"title": "Neon", "artists": ["The Synths"], "duration_ms": 2400}})
+        missing, _ = await enqueue(conn, user_id=account.user.id, kind="download", track_id=track.id, args={
+            "url": "spotify:track:4uLU6hMCjMI75M1A2tKUQC", "quality": "lossless",
+            "spotify": {"title": "Neon", "artists": ["The Synths"], "duration_ms": 60_000}})
+    queue = await download_queue_on(download_pool, config, database).start()
+    try:
+        done = await wait_for_state(database, good.id, "completed", "failed", timeout=30)
+        refused = await wait_for_state(database, missing.id, "completed", "failed", timeout=30)
+    finally:
+        await queue.stop()
+    assert done.state == "completed", done.error
+    assert done.result["backend"] == "ytdlp search" and done.result["source_url"].endswith("/listen/neon")
+    assert refused.state == "failed" and refused.attempt == 1
+    assert "no search result matched The Synths - Neon (1:00)" in refused.error
+
+
+async def test_the_order_setting_decides_which_backend_takes_a_page(server, audio_server, make_account, database,
+                                                                   download_pool, download_config):
+    account = await make_account()
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/listen/great-song",
+                                   quality="lossless")
+    queue = await download_queue_on(download_pool, download_config.replace(downloader=("http",)), database).start()
+    try:
+        job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
+    finally:
+        await queue.stop()
+    assert job.state == "failed" and job.error == "http: the URL serves text/html, not audio"

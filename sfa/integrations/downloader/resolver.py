@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import yt_dlp
-from yt_dlp.utils import DownloadError
+from yt_dlp.utils import DownloadError, unsmuggle_url
 
 from sfa.integrations.downloader.base import DownloadRejected
 
@@ -76,7 +76,7 @@ def resolve(template: str, wanted: Wanted, timeout_s: float) -> str:
             entries = found.get("entries") if found.get("_type") == "playlist" else [found]
             for entry in itertools.islice(entries or [], MAX_CANDIDATES):
                 if entry and matches(wanted, entry):
-                    return entry.get("webpage_url") or entry["url"]
+                    return unsmuggle_url(entry.get("webpage_url") or entry["url"])[0]
     except DownloadError as exc:
         raise RuntimeError(f"the search for {wanted.describe()} failed: {exc}") from None
     raise DownloadRejected(f"no search result matched {wanted.describe()} (title, artist and length within "

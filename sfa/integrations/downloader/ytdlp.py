@@ -155,9 +155,9 @@ class YtDlpDownloader:
             raise DownloadRejected("yt-dlp finished without an audio file")
         shutil.move(produced[0], dest)
         if target is not None:
-            return Fetched(dest.stat().st_size, "mp3", float(target), info.get("webpage_url") or source.url)
+            return Fetched(dest.stat().st_size, "mp3", float(target), source.url)
         return Fetched(dest.stat().st_size, info.get("acodec") or info.get("ext"), info.get("abr"),
-                       info.get("webpage_url") or source.url)
+                       source.url)
 
     def _run(self, call, log: _Log, watch: _Watch, *args: Any, **kwargs: Any) -> Any:
         """Call yt-dlp; its failures as ours: rejected (no retry), unsupported (next backend) or transient."""
