@@ -83,7 +83,8 @@ def _optional_text(raw: str) -> str | None:
     return raw or None
 
 
-ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase", "multiprocQueueBase")
+ACTOR_BASES = ("multiprocQueueBase", "multiprocTCPBase", "multiprocUDPBase")
+NETWORKED_ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase")
 
 
 def _actor_base(raw: str) -> str:
@@ -186,8 +187,9 @@ SETTINGS: tuple[Setting, ...] = (
             "frames a socket may have waiting for a slow client before it is disconnected"),
     Setting("longpoll_window_s", "SFA_LONGPOLL_WINDOW_S", "10", _positive_seconds, "a number of seconds > 0",
             "how long a long-poll request waits for messages; a session without a poll for 1.5x this ends"),
-    Setting("actor_base", "SFA_ACTOR_BASE", "multiprocTCPBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
-            "Thespian system base for the worker processes (each actor in its own OS process)"),
+    Setting("actor_base", "SFA_ACTOR_BASE", "multiprocQueueBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
+            "Thespian system base for the worker processes (each actor in its own OS process); the TCP and UDP "
+            "bases listen on every interface and are an opt-in for trusted networks only (see Supervision)"),
     Setting("actor_admin_port", "SFA_ACTOR_ADMIN_PORT", "0", _int_in(0, 65535), "an integer 0..65535",
             "TCP/UDP port of the Thespian admin; 0 picks a free one at start"),
     Setting("workers_download", "SFA_WORKERS_DOWNLOAD", "3", _int_in(1, 64), "an integer 1..64",
