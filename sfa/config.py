@@ -124,6 +124,19 @@ def _email(raw: str) -> str:
     return raw
 
 
+def _origins(raw: str) -> frozenset[str]:
+    """``*``, or origins ``scheme://host[:port]`` separated by commas, normalised to lower case."""
+    if raw.strip() == "*":
+        return frozenset({"*"})
+    origins = set()
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise ValueError
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimit:
     limit: int
@@ -179,6 +192,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("allowed_origins", "SFA_ALLOWED_ORIGINS", "", _origins,
+            "* or a comma-separated list of origins such as https://app.example.com",
+            "origins besides the server's own whose pages may open `/socket` connections; unset: same origin only"),
     Setting("socket_idle_timeout_s", "SFA_SOCKET_IDLE_TIMEOUT_S", "60", _positive_seconds,
             "a number of seconds > 0",
             "a channel socket that sends nothing (not even a heartbeat) this long is closed"),
@@ -259,6 +275,7 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    allowed_origins: frozenset[str]
     socket_idle_timeout_s: float
     socket_outbox_max: int
     longpoll_window_s: float

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp import web
+from aiohttp import CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from sfa.accounts import User, create_api_token, create_user
@@ -119,6 +119,13 @@ def app(config: Config, database: Database) -> web.Application:
 async def client(app: web.Application) -> AsyncIterator[TestClient]:
     """A client of the app served on a real local socket."""
     async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def browser(app: web.Application) -> AsyncIterator[TestClient]:
+    """A client of the app that keeps cookies like a browser does (for 127.0.0.1 too)."""
+    async with TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True)) as test_client:
         yield test_client
 
 

@@ -11,14 +11,11 @@ import pytest
 
 from sfa.log import filter_secrets
 from tests.conftest import free_port
+from tests.pages import meta
 from tests.processes import launch, read_until
 
 ADMIN_PASSWORD = "admin password that must stay secret"
 SECRET_KEY = "server-secret-key-that-must-never-be-logged-0123456789"
-
-
-def meta(html: str, name: str) -> str:
-    return re.search(rf'<meta name="{name}" content="([^"]+)">', html)[1]
 
 
 async def use_every_credential(base: str) -> dict[str, str]:
