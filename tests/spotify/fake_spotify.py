@@ -118,10 +118,9 @@ class FakeSpotify:
         app.router.add_get("/v1/me", self.me)
         app.router.add_get("/v1/tracks", self.several_tracks)
         app.router.add_get("/v1/tracks/{id}", self.track)
-        app.router.add_get("/v1/albums/{id}", self.album)
-        app.router.add_get("/v1/albums/{id}/tracks", self.album_tracks)
-        app.router.add_get("/v1/playlists/{id}", self.playlist)
-        app.router.add_get("/v1/playlists/{id}/tracks", self.playlist_tracks)
+        for kind in ("albums", "playlists"):
+            app.router.add_get(f"/v1/{kind}/{{id}}", self.container)
+            app.router.add_get(f"/v1/{kind}/{{id}}/tracks", self.container_tracks)
         app.router.add_get("/v1/search", self.search)
         return app
 
@@ -226,41 +225,38 @@ class FakeSpotify:
     def _simplified(self, track_id: str) -> dict[str, Any]:
         return {k: v for k, v in self.tracks[track_id].items() if k not in ("album", "external_ids", "popularity")}
 
-    async def album(self, request: web.Request) -> web.Response:
-        album = self.albums.get(request.match_info["id"])
-        if album is None:
-            return _error(404, "Non existing id")
-        body = {k: v for k, v in album.items() if k != "track_ids"}
-        body["tracks"] = self._page(request, [self._simplified(i) for i in album["track_ids"]], 0, 50,
-                                    f"/v1/albums/{album['id']}/tracks")
-        return web.json_response(body)
+    def _album_items(self, album: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self._simplified(i) for i in album["track_ids"]]
 
-    async def album_tracks(self, request: web.Request) -> web.Response:
-        album = self.albums.get(request.match_info["id"])
-        if album is None:
-            return _error(404, "Non existing id")
-        offset, limit = _paging(request, 50)
-        return web.json_response(self._page(request, [self._simplified(i) for i in album["track_ids"]], offset,
-                                            limit, request.path))
-
-    def _items(self, playlist: dict[str, Any]) -> list[dict[str, Any]]:
+    def _playlist_items(self, playlist: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"added_at": "2024-01-01T00:00:00Z", "is_local": False, "track": self.tracks[i]}
                 for i in playlist["track_ids"]]
 
-    async def playlist(self, request: web.Request) -> web.Response:
-        playlist = self.playlists.get(request.match_info["id"])
-        if playlist is None:
-            return _error(404, "Resource not found")
-        body = {k: v for k, v in playlist.items() if k != "track_ids"}
-        body["tracks"] = self._page(request, self._items(playlist), 0, 100, f"/v1/playlists/{playlist['id']}/tracks")
+    def _container(self, kind: str) -> tuple[dict[str, dict[str, Any]], Any, int, str]:
+        """Where albums or playlists live, how their items look, the page size, the not-found message."""
+        if kind == "albums":
+            return self.albums, self._album_items, 50, "Non existing id"
+        return self.playlists, self._playlist_items, 100, "Resource not found"
+
+    async def container(self, request: web.Request) -> web.Response:
+        """``/v1/albums/{id}`` or ``/v1/playlists/{id}``: the object with the first page of its tracks."""
+        kind = request.path.split("/")[2]
+        store, items, size, missing = self._container(kind)
+        found = store.get(request.match_info["id"])
+        if found is None:
+            return _error(404, missing)
+        body = {k: v for k, v in found.items() if k != "track_ids"}
+        body["tracks"] = self._page(request, items(found), 0, size, f"/v1/{kind}/{found['id']}/tracks")
         return web.json_response(body)
 
-    async def playlist_tracks(self, request: web.Request) -> web.Response:
-        playlist = self.playlists.get(request.match_info["id"])
-        if playlist is None:
-            return _error(404, "Resource not found")
-        offset, limit = _paging(request, 100)
-        return web.json_response(self._page(request, self._items(playlist), offset, limit, request.path))
+    async def container_tracks(self, request: web.Request) -> web.Response:
+        """``/v1/albums/{id}/tracks`` or ``/v1/playlists/{id}/tracks``: one page of the tracks."""
+        store, items, size, missing = self._container(request.path.split("/")[2])
+        found = store.get(request.match_info["id"])
+        if found is None:
+            return _error(404, missing)
+        offset, limit = _paging(request, size)
+        return web.json_response(self._page(request, items(found), offset, limit, request.path))
 
     async def search(self, request: web.Request) -> web.Response:
         query, kind = request.query.get("q", "").lower(), request.query.get("type", "")

@@ -1,18 +1,10 @@
 // A real Chromium (headless) walks the account pages of a live server and prints what it saw as JSON lines.
 // Usage: node browser.mjs BASE_URL CHROMIUM_PATH
-import { chromium } from "playwright-core";
+import { say, withPage } from "./chromium.mjs";
 
 const [base, executablePath] = process.argv.slice(2);
-const say = (event, fields = {}) => console.log(JSON.stringify({ event, ...fields }));
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-try {
-  const page = await browser.newPage();
+await withPage(executablePath, async (page) => {
   await page.goto(`${base}/users/register`);
   await page.fill("#email", "browser.user@example.com");
   await page.fill("#password", "a long browser password");
@@ -42,6 +34,4 @@ try {
   await page.fill("#password", "a long browser password");
   await Promise.all([page.waitForURL(`${base}/`), page.click("button[type=submit]")]);
   say("logged_in", { nav: await page.textContent("nav") });
-} finally {
-  await browser.close();
-}
+});

@@ -1,19 +1,11 @@
 // A real Chromium (headless) signs in with Spotify (the local fake's consent page), imports an album from the
 // page with its CSRF token, and creates an API key; it prints what it saw as JSON lines.
 // Usage: node spotify_login.mjs BASE_URL CHROMIUM_PATH ALBUM_URL
-import { chromium } from "playwright-core";
+import { say, withPage } from "../../accounts/js/chromium.mjs";
 
 const [base, executablePath, albumUrl] = process.argv.slice(2);
-const say = (event, fields = {}) => console.log(JSON.stringify({ event, ...fields }));
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
-});
-try {
-  const page = await browser.newPage();
+await withPage(executablePath, async (page) => {
   await page.goto(`${base}/auth/spotify`);
   say("consent", { text: await page.textContent("body") });
   await Promise.all([page.waitForURL(`${base}/`), page.click("#agree")]);
@@ -38,6 +30,4 @@ try {
   await page.fill("#key-name", "end to end");
   await Promise.all([page.waitForURL(`${base}/users/settings`), page.click("text=Create API key")]);
   say("api_key", { key: await page.textContent("#new-api-key") });
-} finally {
-  await browser.close();
-}
+});
