@@ -7,10 +7,12 @@ credentials; it is skipped when not installed, and the yt-dlp search (:mod:`.res
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
+from typing import Any
 
-from sfa.integrations.downloader.base import DownloadRejected, Fetched, Limits, Source, Transfer
+from sfa.integrations.downloader.base import Fetched, Limits, Source, Transfer, Unsupported
 from sfa.integrations.downloader.ytdlp import YtDlpDownloader
 from sfa.integrations.spotify.urls import is_spotify_url
 
@@ -30,17 +32,19 @@ class SpotdlDownloader:
         return is_spotify_url(url) and self.client_id is not None and self.client_secret is not None
 
     def fetch(self, source: Source, dest: Path, limits: Limits, transfer: Transfer) -> Fetched:
-        from spotdl.providers.audio import YouTubeMusic
-        from spotdl.types.song import Song
-        from spotdl.utils.spotify import SpotifyClient
-
-        try:
-            SpotifyClient.init(client_id=self.client_id, client_secret=self.client_secret, user_auth=False)
-        except Exception as exc:  # spotdl raises its own error when initialised twice in one process
-            if "already been initialized" not in str(exc):
-                raise
+        client = _spotdl(self.client_id, self.client_secret)
         transfer.report(0.0, "spotdl: matching the track on YouTube Music")
-        url = YouTubeMusic().search(Song.from_url(source.url))
+        songs = client.search([source.url])
+        url = client.downloader.search(songs[0]) if songs else None
         if not url:
-            raise DownloadRejected(f"spotdl found no match for {source.url}")
+            raise Unsupported(f"spotdl found no match for {source.url}")
         return self.fetcher.fetch(Source(url, source.quality), dest, limits, transfer)
+
+
+@functools.cache
+def _spotdl(client_id: str, client_secret: str) -> Any:
+    """One spotdl client per worker process: spotdl keeps its Spotify client in a process-wide singleton
+    that refuses a second initialisation."""
+    from spotdl import Spotdl
+
+    return Spotdl(client_id=client_id, client_secret=client_secret, headless=True, no_cache=True)
