@@ -25,6 +25,15 @@ async def spotify() -> AsyncIterator[FakeSpotify]:
         yield fake
 
 
+@pytest.fixture(autouse=True)
+async def no_download_left_queued(database) -> AsyncIterator[None]:
+    """Imports queue download jobs in the session's shared database; a later test's download queue must not
+    find them (they would search for their audio at the default resolver, which is on the internet)."""
+    before = await database.pool.fetchval("SELECT coalesce(max(id), 0) FROM jobs")
+    yield
+    await database.pool.execute("UPDATE jobs SET state = 'cancelled' WHERE id > $1 AND state = 'queued'", before)
+
+
 @pytest.fixture
 def config(tmp_path: Path, database_url: str, spotify: FakeSpotify) -> Config:
     return Config.from_env({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_DATA_DIR": str(tmp_path / "data"),
