@@ -67,6 +67,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/lalalai/quota"): Rule("/api/lalalai/quota", "pro", success=503),
     ("POST", "/api/lalalai/cancel"): Rule("/api/lalalai/cancel", "pro", body={"task_ids": ["t"]}, success=503),
     ("POST", "/api/lalalai/cancel-all"): Rule("/api/lalalai/cancel-all", "admin", success=503),
+    # The app under test has no Spotify client id, so a caller allowed through gets 503; tests/spotify cover 200.
+    ("GET", "/api/spotify/search"): Rule("/api/spotify/search?q=x", success=503),
+    ("GET", "/api/spotify/track/{spotify_id}"): Rule("/api/spotify/track/4uLU6hMCjMI75M1A2tKUQC", success=503),
+    ("POST", "/api/spotify/fetch"): Rule("/api/spotify/fetch", body={"url": "spotify:track:4uLU6hMCjMI75M1A2tKUQC"},
+                                         success=503),
+    ("POST", "/api/spotify/import"): Rule("/api/spotify/import", body={"url": "spotify:track:4uLU6hMCjMI75M1A2tKUQC"},
+                                          success=503),
 }
 
 

@@ -59,7 +59,7 @@ def format_spec(quality: str) -> str:
 
 
 def _size(total: float) -> str:
-    return f"{total / (1 << 20):.1f} MiB"
+    return f"{total / (1 << 20):.1f} MiB" if total >= 1 << 20 else f"{total / 1024:.0f} KiB"
 
 
 class _Log:

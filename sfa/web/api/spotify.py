@@ -35,11 +35,11 @@ MAX_QUERY, MAX_LIMIT, MAX_OFFSET = 200, 50, 1000
 
 
 async def _api(request: web.Request) -> SpotifyApi:
+    user = await current_user(request)
     spotify = request.app[SPOTIFY]
     if not spotify.configured:
         raise APIError("Spotify is not configured on this server (SFA_SPOTIFY_CLIENT_ID is unset)", status=503,
                        code="SPOTIFY_NOT_CONFIGURED")
-    user = await current_user(request)
     return await spotify.api_for(user.id)
 
 
