@@ -16,6 +16,10 @@ class ProbeChannel(Channel):
                 raise JoinRefused({"reason": reason})
             case {"crash": True}:
                 raise RuntimeError("join blew up on purpose")
+            case {"refuse_unencodable": True}:
+                raise JoinRefused({"reason": b"bytes are not JSON"})
+            case {"accept_unencodable": True}:
+                return {"joined": b"bytes are not JSON"}
         return {"joined": self.topic}
 
     @handles("echo")

@@ -111,3 +111,18 @@ async def test_a_session_without_polls_for_one_and_a_half_windows_ends(http, ser
     await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
     assert socket.closed.result().reason == "idle timeout"
     assert await call(http, "POST", token=token, body="[]") == {"status": 410}
+
+
+async def test_a_frame_that_does_not_decode_ends_the_session_and_the_client_is_told_to_reopen(http, server,
+                                                                                              account):
+    token = await open_session(http, account)
+    [socket] = server.app[PHOENIX].sockets
+    assert await call(http, "POST", token=token, body="[" * 3000) == {"status": 200}
+    await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
+    assert socket.closed.result().code == 1007
+    assert await call(http, "POST", token=token, body='[null,"1","phoenix","heartbeat",{}]') == {"status": 410}
+    async with http.get("/socket/longpoll", params={"vsn": "2.0.0", "token": token},
+                        headers={"X-Phoenix-AuthToken": account.token}) as response:
+        reopened = await response.json()
+    assert reopened["status"] == 410 and reopened["token"] != token
+    assert socket not in server.app[PHOENIX].sockets
