@@ -260,23 +260,6 @@ def hypothesis_home(tmp_path):
     set_hypothesis_home_dir(None)
 
 
-@pytest.fixture
-async def account(make_account):
-    return await make_account()
-
-
-@pytest.fixture
-async def job_id(database, account) -> int:
-    return await database.pool.fetchval(
-        "INSERT INTO jobs (user_id, kind, queue) VALUES ($1, 'analysis', 'analysis') RETURNING id", account.user.id)
-
-
-@pytest.fixture
-async def http(server):
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
-        yield session
-
-
 async def actors_gone(server) -> None:
     endpoint = server.app[PHOENIX]
     try:
@@ -293,9 +276,9 @@ MEGABYTE_ECHO = ('["1","1","test:fuzz","phx_join",{}]',
 MEGABYTE_TOPIC = ('["1","1","' + "t" * HUGE_MAX + '","phx_join",{}]',)
 
 
-async def test_fuzzed_connections_are_answered_or_closed_and_leave_no_actor(server, http, account, job_id, caplog):
-    topics = [f"jobs:{job_id}", f"user:{account.user.id}", "test:fuzz", "jobs:0", "nowhere:1"]
-    fuzzer = Fuzzer(http, account.token)
+async def test_fuzzed_connections_are_answered_or_closed_and_leave_no_actor(server, http, owner, job_id, caplog):
+    topics = [f"jobs:{job_id}", f"user:{owner.user.id}", "test:fuzz", "jobs:0", "nowhere:1"]
+    fuzzer = Fuzzer(http, owner.token)
     loop = asyncio.get_running_loop()
     outcomes: Counter[tuple[str, str, str]] = Counter()
 

@@ -19,12 +19,6 @@ async def account(make_account):
     return await make_account()
 
 
-@pytest.fixture
-async def http(server):
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
-        yield session
-
-
 async def call(http: aiohttp.ClientSession, method: str, *, token: str | None = None, body: str | None = None,
                content_type: str = "application/x-ndjson", **params: str) -> dict:
     query = {**params, **({"token": token} if token else {})}
