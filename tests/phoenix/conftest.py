@@ -19,7 +19,7 @@ from sfa.db import Database
 from sfa.web import make_app
 from sfa.web.keys import PHOENIX
 from tests.conftest import Account
-from tests.phoenix.channels import ProbeChannel
+from tests.phoenix.channels import ProbeChannel, UnbuildableChannel
 from tests.phoenix.js_client import JsClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +48,7 @@ def phoenix_config(config: Config) -> Config:
 def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
     app = make_app(phoenix_config, database)
     app[PHOENIX].router.add("test:*", ProbeChannel)
+    app[PHOENIX].router.add("broken:*", UnbuildableChannel)
     return app
 
 

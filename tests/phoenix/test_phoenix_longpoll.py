@@ -107,6 +107,16 @@ async def test_a_session_without_polls_for_one_and_a_half_windows_ends(http, ser
     assert await call(http, "POST", token=token, body="[]") == {"status": 410}
 
 
+async def test_a_bug_in_the_sockets_own_work_ends_the_session(http, server, account):
+    token = await open_session(http, account)
+    [socket] = server.app[PHOENIX].sockets
+    assert await call(http, "POST", token=token, body='["1","1","broken:1","phx_join",{}]') == {"status": 200}
+    await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
+    assert (socket.closed.result().code, socket.closed.result().reason) == (1011, "internal error")
+    assert await call(http, "POST", token=token, body='[null,"1","phoenix","heartbeat",{}]') == {"status": 410}
+    assert server.app[PHOENIX].sockets == set()
+
+
 async def test_a_frame_that_does_not_decode_ends_the_session_and_the_client_is_told_to_reopen(http, server,
                                                                                               account):
     token = await open_session(http, account)

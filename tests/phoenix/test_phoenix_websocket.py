@@ -191,6 +191,17 @@ async def test_a_join_whose_reply_cannot_be_sent_is_answered_join_crashed(server
         assert server.app[PUBSUB].subscribers("test:j") == 0
 
 
+async def test_a_bug_in_the_sockets_own_work_closes_it_with_1011_logged_once(server, session, account, caplog):
+    async with session.ws_connect(url(server, token=account.token, vsn="2.0.0")) as ws:
+        with caplog.at_level(logging.ERROR):
+            await ws.send_str('["1","1","broken:1","phx_join",{}]')
+            assert await closed(ws) == (1011, "internal error")
+    await no_sockets_left(server)
+    [crash] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert crash.getMessage() == f"socket of user {account.user.id} crashed"
+    assert "channel class broken on purpose" in caplog.text
+
+
 def subprotocol(token: str) -> str:
     return "base64url.bearer.phx." + base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
 
