@@ -13,11 +13,12 @@ from sfa.config import Config
 from sfa.db.database import Database
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
+from sfa.tracks.decoders import DecoderPool
 from sfa.web import exports, health, phoenix
 from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, lalalai, processing, spotify, tracks
 from sfa.web.auth import authenticate_socket
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
 from sfa.web.pages import accounts, home, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
@@ -45,6 +46,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app[SPOTIFY] = started_with(app, SpotifyService(config, database, secret_key))
+    app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,

@@ -9,6 +9,7 @@ from sfa.config import Config
 from sfa.db.database import Database
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
+from sfa.tracks.decoders import DecoderPool
 
 if TYPE_CHECKING:
     from sfa.web.phoenix.endpoint import PhoenixEndpoint
@@ -19,5 +20,6 @@ ACTOR_TREE = web.AppKey("actor_tree", ActorTree)
 SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)
 PUBSUB = web.AppKey("pubsub", PubSub)
 SPOTIFY = web.AppKey("spotify", SpotifyService)
+DECODERS = web.AppKey("decoders", DecoderPool)
 # Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
 PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")
