@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from sfa.analysis.job import feature_groups
+from sfa.dsp import FEATURE_GROUPS
 from sfa.jobs import get_job
 from sfa.tracks.store import fetch_track, latest_analysis
 from sfa.web.api.track_jobs import start_track_job
@@ -15,7 +16,7 @@ from sfa.web.keys import DATABASE
 
 routes = web.RouteTableDef()
 
-FEATURES_MESSAGE = "must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"
+FEATURES_MESSAGE = f"must be all, or a list of {', '.join(FEATURE_GROUPS)}"
 
 
 @routes.post("/api/analysis/analyze")
