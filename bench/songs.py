@@ -68,7 +68,7 @@ class _Mixer:
         self.out = np.zeros(int(seconds * sr) + sr)
 
     def add(self, start: float, sound: np.ndarray) -> None:
-        first = max(0, int(round((start + self.rng.normal(0.0, 0.004)) * self.sr)))
+        first = max(0, round((start + self.rng.normal(0.0, 0.004)) * self.sr))
         sound = sound[: len(self.out) - first]
         self.out[first : first + len(sound)] += sound
 

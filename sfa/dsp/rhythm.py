@@ -237,7 +237,7 @@ def pulse_autocorrelation(envelope: Any, fps: float) -> np.ndarray:
     computed on the envelope's backend (one FFT) and returned on the host."""
     xp = array_module(envelope)
     n = envelope.shape[-1]
-    half = max(1, int(round(fps / 2)))
+    half = max(1, round(fps / 2))
     padded = xp.pad(envelope.astype(np.float64), (half + 1, half), mode="edge")
     sums = xp.cumsum(padded)
     detrended = envelope - (sums[2 * half + 1 :] - sums[: -2 * half - 1]) / (2 * half + 1)
@@ -252,7 +252,7 @@ def _pulse_strength(periodicity: np.ndarray, period: float) -> float:
     n = len(periodicity)
     values = []
     for multiple in range(1, 5):
-        lag = int(round(multiple * period))
+        lag = round(multiple * period)
         if lag >= n // 2 and values:
             break
         values.append(periodicity[max(0, lag - 1) : lag + 2].max())

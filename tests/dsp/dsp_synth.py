@@ -72,7 +72,8 @@ def chord_progression(
 def chord_names(tonic: int, mode: str) -> list[str]:
     """The chords of `chord_progression(tonic, mode)` as the analysis names them ("Am", "E")."""
     minor = "m" if mode == "minor" else ""
-    return [NOTE_NAMES[(tonic + degree) % 12] + suffix for degree, suffix in ((0, minor), (5, minor), (7, ""), (0, minor))]
+    degrees = ((0, minor), (5, minor), (7, ""), (0, minor))
+    return [NOTE_NAMES[(tonic + degree) % 12] + suffix for degree, suffix in degrees]
 
 
 def speech_like(*, sr: int = 22050, seconds: float = 10.0, seed: int = 0) -> np.ndarray:

@@ -51,7 +51,7 @@ def test_chords_of_nine_in_ten_beats_are_right(tonic: int, mode: str, bpm: float
     beats = np.arange(int(harmony_part.size / SR / (60 / bpm))) * 60 / bpm + 30 / bpm
     found = [chords[int(np.searchsorted(times, when, side="right")) - 1]["chord"] for when in beats]
     truth = [expected[int(when // bar)] for when in beats]
-    assert np.mean([a == b for a, b in zip(found, truth, strict=True)]) >= 0.9, list(zip(found, truth))
+    assert np.mean([a == b for a, b in zip(found, truth, strict=True)]) >= 0.9, list(zip(found, truth, strict=True))
     assert all(0.0 <= chord["confidence"] <= 1.0 for chord in chords)
 
 
