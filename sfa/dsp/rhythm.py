@@ -149,23 +149,12 @@ def autocorrelation_tempo(
     return float(60.0 * fps / _refine_period(tg, int(np.argmax(score)) + 1))
 
 
-def tempo(
-    *,
-    y: Any = None,
-    sr: float = 22050,
-    onset_envelope: Any = None,
-    rms: Any = None,
-    hop_length: int = 512,
-    start_bpm: float = 120.0,
-    std_bpm: float = 1.0,
-    max_tempo: float = 320.0,
-    xp: ModuleType | None = None,
-) -> float:
-    """The tempo a listener taps, in BPM, from a mono signal `y` or its onset envelope `(frames,)`;
-    0.0 when there is no steady pulse (silence, speech, noise). See `estimate_tempo`."""
-    estimate = estimate_tempo(y=y, sr=sr, onset_envelope=onset_envelope, rms=rms, hop_length=hop_length,
-                              start_bpm=start_bpm, std_bpm=std_bpm, max_tempo=max_tempo, xp=xp)
-    return estimate.bpm or 0.0
+def tempo(**arguments: Any) -> float:
+    """The tempo a listener taps, in BPM; 0.0 when there is no steady pulse (silence, speech, noise).
+
+    Takes `estimate_tempo`'s keyword arguments (`y` or `onset_envelope`, `sr`, `rms`, ...).
+    """
+    return estimate_tempo(**arguments).bpm or 0.0
 
 
 def estimate_tempo(
