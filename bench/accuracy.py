@@ -8,7 +8,8 @@ Three sets:
   sources' terms do not allow it); the rows of files that are absent are skipped and counted.
 - rendered songs (`bench.songs`): 24 multi-instrument songs, one per key, eight tempi from 72 to 174 BPM,
   with cadential progressions; tempo, beats, key and the chord of every beat are exact.
-- non-music (silence, noise, a babble of synthetic vowels at speech rate): the right tempo is none.
+- non-music (silence, noise, a babble of synthetic vowels at speech rate, and a recorded voice among
+  the recordings): the right tempo is none.
 
 librosa is used as its users would: `beat.beat_track` for tempo and beats, `feature.chroma_stft` (tuning
 estimated) averaged over time and correlated with the Krumhansl-Kessler profiles for the key.
@@ -107,6 +108,8 @@ _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("beatport_100066.mp3", lambda d: {"key": "D minor"}),
     ("fma_keys_000010.mp3", lambda d: {"key": "F# major"}),
     ("tonality_gloria_D.wav", lambda d: {"key": "D major"}),
+    ("essentia_sax-tenor-d-minor.wav", lambda d: {"key": "D minor"}),
+    ("essentia_long_voice.flac", lambda d: {"music": False}),
 )
 
 
@@ -297,7 +300,7 @@ def _bpm(value: float | None) -> str:
     return "null" if value is None else f"{value:.1f}"
 
 
-def run_set(title: str, cases: list[Case]) -> Tally:
+def run_set(title: str, cases: list[Case]) -> tuple[Tally, Tally]:
     ours, theirs = Tally(), Tally()
     print(f"\n== {title} ({len(cases)})")
     print(f"{'':34} {'sfa.dsp':44} librosa")
@@ -305,7 +308,7 @@ def run_set(title: str, cases: list[Case]) -> Tally:
         print(f"{case.name[:34]:34} {ours.add(case, sfa_answer(case)):44} {theirs.add(case, librosa_answer(case))}")
     print("  sfa.dsp:  " + "\n            ".join(ours.lines()))
     print("  librosa:  " + "\n            ".join(theirs.lines()))
-    return ours
+    return ours, theirs
 
 
 def main() -> None:
@@ -316,9 +319,13 @@ def main() -> None:
     cases, missing = recordings(args.data)
     if missing:
         print(f"{len(missing)} annotated recordings absent from {args.data}: {', '.join(missing)}")
-    total = run_set("annotated recordings", cases) if cases else Tally()
-    total = total.merge(run_set("rendered songs", rendered(args.songs)))
+    ours, theirs = run_set("annotated recordings", cases) if cases else (Tally(), Tally())
+    songs_ours, songs_theirs = run_set("rendered songs", rendered(args.songs))
+    total, their_total = ours.merge(songs_ours), theirs.merge(songs_theirs)
     run_set("non-music", non_music())
+    print("\n== every annotated file (recordings and songs)")
+    print("  sfa.dsp:  " + "\n            ".join(total.lines()))
+    print("  librosa:  " + "\n            ".join(their_total.lines()))
     print(f"\ntempo {total.tempo_ok}/{total.tempo_n}, key {total.key_ok}/{len(total.key_weighted)}, "
           f"beat F {np.mean(total.beat_f):.3f}")
 
