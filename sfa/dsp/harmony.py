@@ -80,13 +80,22 @@ def pitch_class_filterbank(*, sr: float, n_fft: int, tuning: float, band: tuple[
     return weights
 
 
+@lru_cache(maxsize=32)
+def _bass_treble_basis(sr: float, n_fft: int, tuning: float) -> tuple[np.ndarray, int]:
+    """The bass and treble filterbanks stacked `(24, bins)`, cut to the bins below the treble's top."""
+    top = int(np.searchsorted(fft_frequencies(sr=sr, n_fft=n_fft), TREBLE_BAND[1], side="right"))
+    basis = np.concatenate([pitch_class_filterbank(sr=sr, n_fft=n_fft, tuning=tuning, band=band)[:, :top]
+                            for band in (BASS_BAND, TREBLE_BAND)])
+    basis.flags.writeable = False
+    return basis, top
+
+
 def bass_treble_chroma(magnitude: Any, *, sr: float, n_fft: int, tuning: float, xp: ModuleType) -> Any:
     """`(24, frames)`: bass pitch classes (rows 0-11) and treble (12-23) of a magnitude spectrogram
-    `(1 + n_fft // 2, frames)`, from its square root. Not normalised (loud frames weigh more)."""
-    rounded = round(tuning, 2)
-    basis = np.concatenate([pitch_class_filterbank(sr=sr, n_fft=n_fft, tuning=rounded, band=band)
-                            for band in (BASS_BAND, TREBLE_BAND)])
-    return xp.matmul(xp.asarray(basis, dtype=magnitude.dtype), xp.sqrt(magnitude))
+    `(1 + n_fft // 2, frames)`, from its square root. Not normalised (loud frames weigh more).
+    Only the bins under 1760 Hz are read (a twelfth of them at `frame_parameters`' sizes)."""
+    basis, top = _bass_treble_basis(sr, n_fft, round(tuning, 2))
+    return xp.matmul(xp.asarray(basis, dtype=magnitude.dtype), xp.sqrt(magnitude[..., :top, :]))
 
 
 def tuned_pitch_classes(
