@@ -14,6 +14,9 @@ from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.openapi import Link, data_reply, operation, track_links
+from sfa.web.openapi.components import COUNT, DOWNLOAD_REQUEST, JOB_STARTED, JOB_STATE_FIELDS
+from sfa.web.openapi.schema import STRING, nullable, obj
 
 routes = web.RouteTableDef()
 
@@ -39,6 +42,12 @@ def _title(url: str) -> str:
 
 
 @routes.post("/api/download/track")
+@operation("Download a URL into a new track", tag="download", body=DOWNLOAD_REQUEST,
+           replies=data_reply(JOB_STARTED, "the new track's queued download job", status=201, links={
+               **track_links("$response.body#/data/track_id"),
+               "GetDownloadJob": Link("download_show", {"id": "$response.body#/data/job_id"}),
+               "GetJob": Link("jobs_show", {"id": "$response.body#/data/job_id"}),
+               "CancelJob": Link("jobs_cancel", {"id": "$response.body#/data/job_id"})}))
 async def start(request: web.Request) -> web.Response:
     user = await current_user(request)
     url, quality = _request(await json_body(request))
@@ -51,6 +60,8 @@ async def start(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/download/job/{id}")
+@operation("A download job's status and output", tag="download", replies=data_reply(
+    obj(JOB_STATE_FIELDS | {"output_path": nullable(STRING), "file_size": nullable(COUNT)}), "the job"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     job = await get_job(request.app[DATABASE], user.id, path_id(request))

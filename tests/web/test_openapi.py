@@ -1,0 +1,98 @@
+"""``GET /api/openapi.json``: generated from the route declarations, a valid OpenAPI 3.1 document covering
+every API route, and schemathesis run against the live app finds no 500 and no response that breaks it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from openapi_spec_validator import validate
+
+from sfa.config import Config
+from sfa.web.envelope import is_api
+from sfa.web.openapi import UndeclaredRoutes, build_document
+
+SCHEMATHESIS_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
+                       "content_type_conformance")
+MAX_EXAMPLES = 15
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    """The default config with rate limits too high to reach, so generated cases are not all 429s."""
+    return Config.from_env({
+        "SFA_VAR_DIR": str(tmp_path / "var"), "SFA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url,
+        "SFA_RATE_API": "1000000/60", "SFA_RATE_HEAVY": "1000000/60",
+    })
+
+
+def api_routes(app: web.Application) -> set[tuple[str, str]]:
+    return {(route.method, route.resource.canonical) for route in app.router.routes()
+            if route.method != "HEAD" and route.resource.canonical.startswith(("/api/", "/export/", "/files/"))}
+
+
+async def test_every_api_route_is_in_the_document(app):
+    document = build_document(app)
+
+    documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    assert api_routes(app) <= documented
+    assert ("GET", "/api/openapi.json") in documented
+
+
+async def test_an_undeclared_api_route_fails_the_document(app):
+    async def secret(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app.router.add_get("/api/undeclared", secret)
+
+    with pytest.raises(UndeclaredRoutes, match="GET /api/undeclared"):
+        build_document(app)
+
+
+async def test_document_is_served_without_credentials_and_is_valid_openapi_3_1(client):
+    response = await client.get("/api/openapi.json")
+
+    assert response.status == 200
+    document = await response.json()
+    assert document["openapi"].startswith("3.1.")
+    validate(document)
+    tracks = document["paths"]["/api/tracks/{id}"]
+    assert tracks["get"]["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]
+    assert set(tracks["patch"]["responses"]) == {"200", "400", "401", "403", "404", "422", "429"}
+    assert tracks["patch"]["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ValidationError"}
+    assert document["paths"]["/api/openapi.json"]["get"]["security"] == []
+
+
+def schemathesis_config(path: Path, user_token: str, admin_token: str) -> Path:
+    """A pro user for every route, an admin for the admin ones; examples bounded per operation."""
+    path.write_text(f"""
+workers = 1
+headers = {{ Authorization = "Bearer {user_token}" }}
+
+[generation]
+max-examples = {MAX_EXAMPLES}
+database = "none"
+
+[[operations]]
+include-path-regex = "^/api/(admin|lalalai/cancel-all)"
+headers = {{ Authorization = "Bearer {admin_token}" }}
+""")
+    return path
+
+
+@pytest.mark.timeout(900)
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(client, make_account, tmp_path):
+    user, admin = await make_account("pro"), await make_account("admin")
+    config = schemathesis_config(tmp_path / "schemathesis.toml", user.token, admin.token)
+    url = str(client.make_url("/api/openapi.json"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", url, "--no-color",
+        "--checks", ",".join(SCHEMATHESIS_CHECKS), "--report", "junit", "--report-dir", str(tmp_path / "report"), "--seed", "1",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+
+    assert process.returncode == 0, output.decode()
