@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
 from sfa.config import Config
-from sfa.web.envelope import is_api
+from sfa.web.keys import ACTOR_TREE
 from sfa.web.openapi import UndeclaredRoutes, build_document
+from tests.lalalai.fake_lalalai import KEY, FakeLalalai
 
 SCHEMATHESIS_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
                        "content_type_conformance")
@@ -21,11 +24,20 @@ MAX_EXAMPLES = 15
 
 
 @pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Config:
-    """The default config with rate limits too high to reach, so generated cases are not all 429s."""
+async def lalalai() -> AsyncIterator[FakeLalalai]:
+    fake = FakeLalalai()
+    async with TestServer(fake.app()) as server:
+        fake.base_url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str, lalalai: FakeLalalai) -> Config:
+    """Rate limits too high to reach, so generated cases are not all 429s; lalal.ai is the local fake."""
     return Config.from_env({
         "SFA_VAR_DIR": str(tmp_path / "var"), "SFA_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url,
         "SFA_RATE_API": "1000000/60", "SFA_RATE_HEAVY": "1000000/60",
+        "SFA_LALALAI_URL": lalalai.base_url, "SFA_LALALAI_KEY": KEY,
     })
 
 
@@ -67,32 +79,36 @@ async def test_document_is_served_without_credentials_and_is_valid_openapi_3_1(c
     assert document["paths"]["/api/openapi.json"]["get"]["security"] == []
 
 
-def schemathesis_config(path: Path, user_token: str, admin_token: str) -> Path:
-    """A pro user for every route, an admin for the admin ones; examples bounded per operation."""
+def schemathesis_config(path: Path, token: str, victim_id: int) -> Path:
+    """An admin's token (admin is the highest role any route needs), examples bounded per operation; user
+    changes all target one victim, since ids seen in responses are reused and the admin could otherwise
+    suspend itself and turn every later case into a 403."""
     path.write_text(f"""
 workers = 1
-headers = {{ Authorization = "Bearer {user_token}" }}
+headers = {{ Authorization = "Bearer {token}" }}
 
 [generation]
 max-examples = {MAX_EXAMPLES}
 database = "none"
 
 [[operations]]
-include-path-regex = "^/api/(admin|lalalai/cancel-all)"
-headers = {{ Authorization = "Bearer {admin_token}" }}
+include-name = "PATCH /api/admin/users/{{id}}"
+parameters = {{ "path.id" = {victim_id} }}
 """)
     return path
 
 
 @pytest.mark.timeout(900)
-async def test_schemathesis_finds_no_server_error_and_no_schema_violation(client, make_account, tmp_path):
-    user, admin = await make_account("pro"), await make_account("admin")
-    config = schemathesis_config(tmp_path / "schemathesis.toml", user.token, admin.token)
-    url = str(client.make_url("/api/openapi.json"))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", url, "--no-color",
-        "--checks", ",".join(SCHEMATHESIS_CHECKS), "--report", "junit", "--report-dir", str(tmp_path / "report"), "--seed", "1",
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await process.communicate()
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, tree, make_account, tmp_path):
+    app[ACTOR_TREE] = tree
+    admin, victim = await make_account("admin"), await make_account("pro")
+    config = schemathesis_config(tmp_path / "schemathesis.toml", admin.token, victim.user.id)
+    async with TestClient(TestServer(app)) as client:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
+            str(client.make_url("/api/openapi.json")), "--checks", ",".join(SCHEMATHESIS_CHECKS), "--seed", "1",
+            "--no-color", "--report", "junit", "--report-dir", str(tmp_path / "report"),
+            cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        output, _ = await process.communicate()
 
     assert process.returncode == 0, output.decode()

@@ -23,6 +23,7 @@ FEATURES_MESSAGE = "must be all, or a list of tempo, key, energy, spectral, mfcc
 
 @routes.post("/api/analysis/analyze")
 @operation("Analyse one of the caller's tracks in an analysis worker", tag="analysis", body=ANALYZE_REQUEST,
+           errors=(404,),
            replies=data_reply(JOB_STARTED, "the queued job", status=201, links={
                "GetAnalysisJob": Link("analysis_show_job", {"id": "$response.body#/data/job_id"}),
                "GetTrackAnalysis": Link("analysis_show_track_analysis",

@@ -23,11 +23,18 @@ routes = web.RouteTableDef()
 MAX_URL = 2048
 
 
+def _web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _request(body: dict[str, Any]) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
-    if not isinstance(url, str) or len(url) > MAX_URL or urlsplit(url).scheme not in ("http", "https") \
-            or not urlsplit(url).hostname:
+    if not isinstance(url, str) or len(url) > MAX_URL or not _web_url(url):
         errors["url"] = [f"must be an http or https URL of at most {MAX_URL} characters"]
     if quality not in QUALITIES:
         errors["quality"] = [f"must be one of {', '.join(QUALITIES)}"]

@@ -43,7 +43,7 @@ def _request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, 
     errors: dict[str, list[str]] = {}
     if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
         errors["track_id"] = ["must be the id of one of your tracks"]
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         errors["model"] = [f"must be one of {', '.join(MODELS)}"]
     if engine not in ENGINES:
         errors["engine"] = [f"must be one of {', '.join(ENGINES)}"]
@@ -56,6 +56,7 @@ def _request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, 
 
 @routes.post("/api/processing/separate")
 @operation("Separate one of the caller's tracks into stems (pro)", tag="processing", body=SEPARATE_REQUEST,
+           errors=(404,),
            replies=data_reply(obj(JOB_STARTED_FIELDS | {"model": enum(MODELS), "engine": enum(ENGINES)}),
                               "the queued job", status=201, links={
                                   "GetProcessingJob": Link("processing_show", {"id": "$response.body#/data/job_id"})}))

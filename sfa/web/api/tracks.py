@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from sfa.tracks import files, store
 from sfa.tracks.metadata import changes_or_errors
 from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save_track
 from sfa.web.auth import current_user
-from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
+from sfa.web.envelope import data, json_body, page_meta, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
@@ -39,7 +40,7 @@ class PayloadTooLarge(APIError):
 async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
-    q = request.query.get("q", "").strip() or None
+    q = text_query(request, "q")
     found, total = await store.list_tracks(request.app[DATABASE], user.id, q=q, offset=(page - 1) * page_size,
                                            limit=page_size)
     return data([track.to_json() for track in found], meta=page_meta(page, page_size, total))
@@ -64,6 +65,8 @@ async def upload(request: web.Request) -> web.Response:
         raise too_large from None
     except BadUpload as exc:
         raise ValidationFailed({exc.field: [str(exc)]}) from None
+    except BadHttpMessage:
+        raise BadRequest("malformed multipart body: a part's headers are invalid") from None
     except ValueError as exc:
         raise BadRequest(f"malformed multipart body: {exc}") from None
     track = await save_track(request.app[DATABASE], config.data_dir, user.id, received)

@@ -10,7 +10,7 @@ from sfa.jobs.states import QUEUES, STATES, client_status
 from sfa.separation import MODELS
 from sfa.separation.job import ENGINES
 from sfa.tracks.metadata import BPM_RANGE, KEYS, MAX_TAG, MAX_TAGS, MAX_TITLE
-from sfa.web.envelope import MAX_PAGE_SIZE
+from sfa.web.envelope import MAX_PAGE, MAX_PAGE_SIZE
 from sfa.web.openapi.schema import (
     ANY,
     BOOLEAN,
@@ -40,7 +40,7 @@ VALIDATION_ERROR = component("ValidationError", obj({
 }))
 RATE_LIMITED = component("RateLimited", obj({"error": STRING, "code": {"const": "RATE_LIMITED"},
                                              "retry_after": integer(1)}))
-PAGE_META = component("PageMeta", obj({"page": integer(1), "page_size": integer(1, MAX_PAGE_SIZE),
+PAGE_META = component("PageMeta", obj({"page": integer(1, MAX_PAGE), "page_size": integer(1, MAX_PAGE_SIZE),
                                        "total_count": COUNT, "total_pages": COUNT}))
 
 USER = component("User", obj({"id": ID, "email": STRING, "role": enum(ROLES), "status": enum(STATUSES),
@@ -111,5 +111,5 @@ QUEUE_OVERVIEW = component("QueueOverview", obj({
     "queues": {"type": "object", "additionalProperties": QUEUE_STATS},
     "totals": obj({state: COUNT for state in STATES}), "completed_last_minute": COUNT}))
 SUPERVISION_TREE = component("SupervisionTree", obj({
-    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_session": nullable(STRING),
+    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_session": nullable(INTEGER),
     "actor_processes": COUNT, "tree": {"type": "object", "description": "the root supervisor, children nested"}}))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sfa.web.envelope import MAX_PAGE_SIZE
+from sfa.web.envelope import MAX_PAGE, MAX_PAGE_SIZE
 from sfa.web.openapi.components import ERROR, PAGE_META, RATE_LIMITED, VALIDATION_ERROR
 from sfa.web.openapi.schema import Schema, array, integer, obj
 
@@ -170,7 +170,7 @@ def declaration(handler: Callable[..., Any]) -> Operation | None:
 
 
 PAGINATION = (
-    Param("page", integer(1), "page number, from 1"),
+    Param("page", integer(1, MAX_PAGE), "page number, from 1"),
     Param("page_size", integer(1, MAX_PAGE_SIZE), f"items per page, 1..{MAX_PAGE_SIZE} (default 20)"),
 )
 
