@@ -4,19 +4,25 @@ every API route, and schemathesis run against the live app finds no 500 and no r
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
 from sfa.config import Config
+from sfa.db import Database
+from sfa.dsp import FEATURE_GROUPS, analyze_file
 from sfa.web.keys import ACTOR_TREE
 from sfa.web.openapi import UndeclaredRoutes, build_document
+from tests.conftest import Account
 from tests.lalalai.fake_lalalai import KEY, FakeLalalai
+from tests.tracks.audio import audio_bytes
 
 SCHEMATHESIS_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
                        "content_type_conformance")
@@ -98,14 +104,33 @@ parameters = {{ "path.id" = {victim_id} }}
     return path
 
 
+async def seed(client: TestClient, account: Account, database: Database, data_dir: Path) -> None:
+    """A track with real audio, a stem file and a real analysis, so reads and exports the run finds ids for
+    in listings answer with full bodies as well as 404s."""
+    form = FormData()
+    form.add_field("file", audio_bytes("wav", 1.0), filename="Seed.wav")
+    track = (await (await client.post("/api/tracks", data=form, headers=account.headers)).json())["data"]
+    original = data_dir / track["file_url"].removeprefix("/files/")
+    stem = f"tracks/{track['id']}/stems/vocals.wav"
+    (data_dir / stem).parent.mkdir(parents=True)
+    shutil.copyfile(original, data_dir / stem)
+    await database.pool.execute("INSERT INTO stems (track_id, name, model, path, file_size) "
+                                "VALUES ($1, 'vocals', 'htdemucs', $2, $3)", track["id"], stem, original.stat().st_size)
+    result = await asyncio.to_thread(analyze_file, original, features=list(FEATURE_GROUPS))
+    await database.pool.execute("INSERT INTO analysis_results (track_id, result) VALUES ($1, $2)", track["id"],
+                                json.dumps(result))
+
+
 @pytest.mark.timeout(900)
-async def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, tree, make_account, tmp_path):
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, tree, make_account, database, config,
+                                                                          tmp_path):
     app[ACTOR_TREE] = tree
     admin, victim = await make_account("admin"), await make_account("pro")
-    config = schemathesis_config(tmp_path / "schemathesis.toml", admin.token, victim.user.id)
+    settings = schemathesis_config(tmp_path / "schemathesis.toml", admin.token, victim.user.id)
     async with TestClient(TestServer(app)) as client:
+        await seed(client, admin, database, config.data_dir)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
+            sys.executable, "-m", "schemathesis.cli", "--config-file", str(settings), "run",
             str(client.make_url("/api/openapi.json")), "--checks", ",".join(SCHEMATHESIS_CHECKS), "--seed", "1",
             "--no-color", "--report", "junit", "--report-dir", str(tmp_path / "report"),
             cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)

@@ -105,6 +105,7 @@ class Operation:
     tag: str
     replies: tuple[Reply, ...]
     query: tuple[Param, ...] = ()
+    path: Mapping[str, Schema] = field(default_factory=dict)
     body: Schema | None = None
     body_media_type: str = JSON
     errors: tuple[int, ...] = ()
@@ -127,7 +128,7 @@ class Operation:
         rendered: dict[str, Any] = {"operationId": operation_id, "summary": self.summary, "tags": [self.tag]}
         if self.description:
             rendered["description"] = self.description
-        parameters = [{"name": name, "in": "path", "required": True, "schema": dict(schema)}
+        parameters = [{"name": name, "in": "path", "required": True, "schema": dict(self.path.get(name, schema))}
                       for name, schema in path_params.items()]
         parameters += [param.render() for param in self.query]
         if parameters:
@@ -152,11 +153,13 @@ def error_response(status: int) -> dict[str, Any]:
 
 
 def operation(summary: str, *, tag: str, replies: Reply | tuple[Reply, ...], query: tuple[Param, ...] = (),
-              body: Schema | None = None, body_media_type: str = JSON, errors: tuple[int, ...] = (),
-              authenticated: bool = True, description: str | None = None) -> Callable[[F], F]:
-    """Declare the handler's operation for the OpenAPI document (see the module docstring)."""
-    declared = Operation(summary, tag, replies if isinstance(replies, tuple) else (replies,), query, body,
-                         body_media_type, errors, authenticated, description)
+              path: Mapping[str, Schema] | None = None, body: Schema | None = None, body_media_type: str = JSON,
+              errors: tuple[int, ...] = (), authenticated: bool = True,
+              description: str | None = None) -> Callable[[F], F]:
+    """Declare the handler's operation for the OpenAPI document (see the module docstring). ``path`` gives
+    the schema of a path parameter that is not a positive integer id (the default for ``id`` and ``*_id``)."""
+    declared = Operation(summary, tag, replies if isinstance(replies, tuple) else (replies,), query, path or {},
+                         body, body_media_type, errors, authenticated, description)
 
     def attach(handler: F) -> F:
         setattr(handler, ATTRIBUTE, declared)
