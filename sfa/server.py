@@ -19,7 +19,7 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.jobs import JobQueue, node_concurrency, pool_executor
 from sfa.pubsub import PubSub
-from sfa.web import ACCESS_LOG_FORMAT, make_app
+from sfa.web import AccessLogger, make_app
 from sfa.web.keys import ACTOR_TREE
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Server:
         app = self.build_app(self.database)
         app[ACTOR_TREE] = self.tree
         self.runner = web.AppRunner(app, shutdown_timeout=self.config.shutdown_s,
-                                    access_log_format=ACCESS_LOG_FORMAT)
+                                    access_log_class=AccessLogger)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.host, self.config.port).start()
         base = f"http://{self.config.host}:{self.config.port}"

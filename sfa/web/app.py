@@ -29,7 +29,6 @@ from sfa.web.pages import accounts, home
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 SESSION_MAX_AGE_S = 60 * 24 * 3600
 
 

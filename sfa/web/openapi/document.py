@@ -18,7 +18,8 @@ DOCUMENTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token (`sfa_...`) from settings"},
     "cookieAuth": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
-                   "description": "the browser session after `POST /users/log_in`"},
+                   "description": "the browser session after `POST /users/log_in`; writes under `/api` also need "
+                                  "the session's CSRF token in `X-CSRF-Token`"},
 }
 INFO = {
     "title": "Sound Forge Alchemy",
