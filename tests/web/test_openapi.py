@@ -7,7 +7,6 @@ import asyncio
 import json
 import shutil
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,6 @@ from tests.tracks.audio import audio_bytes
 SCHEMATHESIS_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
                        "content_type_conformance")
 MAX_EXAMPLES = 15
-
-
-@pytest.fixture
-async def lalalai() -> AsyncIterator[FakeLalalai]:
-    fake = FakeLalalai()
-    async with TestServer(fake.app()) as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
-        yield fake
 
 
 @pytest.fixture
