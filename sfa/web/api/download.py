@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -15,20 +16,20 @@ from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
 from sfa.web.openapi import Link, data_reply, operation, track_links
-from sfa.web.openapi.components import COUNT, DOWNLOAD_REQUEST, JOB_STARTED, JOB_STATE_FIELDS
-from sfa.web.openapi.schema import STRING, nullable, obj
+from sfa.web.openapi.components import COUNT, JOB_STARTED, JOB_STATE_FIELDS
+from sfa.web.openapi.schema import STRING, enum, nullable, obj, string
 
 routes = web.RouteTableDef()
 
 MAX_URL = 2048
+# One rule for the handler and the document: a lower-case http(s) scheme, an ASCII host name or IPv4
+# address (IDNs in punycode), an optional port, then anything but controls and spaces.
+WEB_URL = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\\x00-\\x20\\x7f]*)?$"
+DOWNLOAD_REQUEST = obj({"url": string(1, MAX_URL, pattern=WEB_URL)}, {"quality": enum(QUALITIES)}, closed=False)
 
 
 def _web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        return False
+    return re.fullmatch(WEB_URL, url) is not None
 
 
 def _request(body: dict[str, Any]) -> tuple[str, str]:

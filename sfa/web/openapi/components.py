@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sfa.accounts.roles import ALIASES, ROLES, STATUSES
 from sfa.dsp import FEATURE_GROUPS
-from sfa.integrations.downloader import QUALITIES
 from sfa.jobs.states import QUEUES, STATES, client_status
 from sfa.separation import MODELS
 from sfa.separation.job import ENGINES
@@ -87,14 +86,12 @@ JOB_STATE_FIELDS = {"id": ID, "status": JOB_STATUS, "progress": PROGRESS, "track
 # Request bodies.
 TRACK_ID = {**ID, "description": "the id of one of the caller's tracks"}
 TRACK_CHANGES = component("TrackChanges", obj({}, {
-    "title": string(1, MAX_TITLE, pattern=r"\S"),
+    # Not only whitespace, as str.strip() sees it (ECMA's \s lacks U+001C..U+001F, so they are named).
+    "title": string(1, MAX_TITLE, pattern=r"[^\s\x1c-\x1f]"),
     "bpm": nullable({"type": "number", "minimum": BPM_RANGE[0], "maximum": BPM_RANGE[1]}),
     "key": nullable(enum(KEYS)),
     "tags": array(string(1, MAX_TAG), maxItems=MAX_TAGS),
 }, minProperties=1))
-DOWNLOAD_REQUEST = component("DownloadRequest", obj({"url": string(max_length=2048, format="uri",
-                                                                   pattern="^https?://[^/?#]")},
-                                                    {"quality": enum(QUALITIES)}, closed=False))
 FEATURES = {"anyOf": [enum([*FEATURE_GROUPS, "all"]), array(enum([*FEATURE_GROUPS, "all"]), minItems=1)]}
 ANALYZE_REQUEST = component("AnalyzeRequest", obj({"track_id": TRACK_ID}, {"features": FEATURES}, closed=False))
 SEPARATE_REQUEST = component("SeparateRequest", obj({"track_id": TRACK_ID},

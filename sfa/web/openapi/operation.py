@@ -23,7 +23,7 @@ ATTRIBUTE = "__openapi__"
 JSON = "application/json"
 AUTHENTICATED = ({"bearerAuth": []}, {"cookieAuth": []})
 ERROR_DESCRIPTIONS = {
-    400: "malformed JSON, body or query parameters",
+    400: "malformed JSON (text with NUL characters or unpaired surrogates included), body or query parameters",
     401: "no credentials, or a bad or revoked token",
     403: "account suspended, or role too low",
     404: "absent, or owned by someone else",
