@@ -222,6 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
             "the window `SFA_MAX_RESTARTS` counts restarts in"),
     Setting("max_upload_mb", "SFA_MAX_UPLOAD_MB", "200", _int_in(1, 100_000), "an integer 1..100000",
             "largest audio upload accepted, in MiB (larger: 413)"),
+    Setting("upload_decoders", "SFA_UPLOAD_DECODERS", "2", _int_in(1, 64), "an integer 1..64",
+            "uploads decoded at once, each in a child process (more wait their turn)"),
+    Setting("upload_decode_timeout_s", "SFA_UPLOAD_DECODE_TIMEOUT_S", "60", _positive_seconds,
+            "a number of seconds > 0", "wall-clock and CPU limit on decoding one upload; longer: 422"),
     Setting("download_max_mb", "SFA_DOWNLOAD_MAX_MB", "500", _int_in(1, 100_000), "an integer 1..100000",
             "largest file a download job fetches from a URL, in MiB"),
     Setting("download_timeout_s", "SFA_DOWNLOAD_TIMEOUT_S", "30", _positive_seconds, "a number of seconds > 0",
@@ -288,6 +292,8 @@ class Config:
     max_restarts: int
     restart_period_s: float
     max_upload_mb: int
+    upload_decoders: int
+    upload_decode_timeout_s: float
     download_max_mb: int
     download_timeout_s: float
     queue_max_attempts: int

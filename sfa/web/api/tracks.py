@@ -13,7 +13,7 @@ from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import CONFIG, DATABASE, DECODERS
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
 from sfa.web.openapi.components import TRACK, TRACK_CHANGES, TRACK_DETAIL
 from sfa.web.openapi.schema import STRING, obj, string
@@ -60,7 +60,7 @@ async def upload(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("send the audio as multipart/form-data with a field named file")
     try:
-        received = await receive(await request.multipart(), config.data_dir, max_bytes)
+        received = await receive(await request.multipart(), config.data_dir, max_bytes, request.app[DECODERS])
     except TooLarge:
         raise too_large from None
     except BadUpload as exc:
