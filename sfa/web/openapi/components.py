@@ -31,14 +31,13 @@ COUNT = integer(0)
 PROGRESS = integer(0, 100)
 JOB_STATUS = enum(dict.fromkeys(client_status(state, kind) for state in STATES for kind in QUEUES))
 
-ERROR = component("Error", obj({"error": STRING, "code": string(pattern="^[A-Z][A-Z0-9_]*$")}))
-VALIDATION_ERROR = component("ValidationError", obj({
-    "error": {"const": "validation failed"},
-    "code": {"const": "VALIDATION_ERROR"},
+ERROR_FIELDS = {"error": STRING, "code": string(pattern="^[A-Z][A-Z0-9_]*$")}
+ERROR = component("Error", obj(ERROR_FIELDS))
+# Usually "validation failed" / VALIDATION_ERROR; a route may name its own code (the contract's INVALID_URL).
+VALIDATION_ERROR = component("ValidationError", obj(ERROR_FIELDS | {
     "details": {"type": "object", "minProperties": 1, "additionalProperties": array(STRING, minItems=1)},
 }))
-RATE_LIMITED = component("RateLimited", obj({"error": STRING, "code": {"const": "RATE_LIMITED"},
-                                             "retry_after": integer(1)}))
+RATE_LIMITED = component("RateLimited", obj(ERROR_FIELDS | {"retry_after": integer(1)}))
 PAGE_META = component("PageMeta", obj({"page": integer(1, MAX_PAGE), "page_size": integer(1, MAX_PAGE_SIZE),
                                        "total_count": COUNT, "total_pages": COUNT}))
 
