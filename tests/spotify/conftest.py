@@ -11,18 +11,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from sfa.config import Config
-from tests.spotify.fake_spotify import CLIENT_ID, CLIENT_SECRET, FakeSpotify
-
-
-@pytest.fixture
-async def spotify() -> AsyncIterator[FakeSpotify]:
-    fake = FakeSpotify()
-    async with TestServer(fake.app(), host="127.0.0.1") as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
-        yield fake
+from tests.spotify.fake_spotify import FakeSpotify, settings
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +28,7 @@ async def no_download_left_queued(database) -> AsyncIterator[None]:
 @pytest.fixture
 def config(tmp_path: Path, database_url: str, spotify: FakeSpotify) -> Config:
     return Config.from_env({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_DATA_DIR": str(tmp_path / "data"),
-                            "DATABASE_URL": database_url, "SFA_SPOTIFY_CLIENT_ID": CLIENT_ID,
-                            "SFA_SPOTIFY_CLIENT_SECRET": CLIENT_SECRET,
-                            "SFA_SPOTIFY_ACCOUNTS_URL": spotify.base_url,
-                            "SFA_SPOTIFY_API_URL": f"{spotify.base_url}/v1"})
+                            "DATABASE_URL": database_url, **settings(spotify)})
 
 
 @dataclass
