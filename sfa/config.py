@@ -161,6 +161,18 @@ SETTINGS: tuple[Setting, ...] = (
             "log verbosity"),
     Setting("db_pool_max", "SFA_DB_POOL_MAX", "10", _int_in(1, 1000), "an integer 1..1000",
             "most PostgreSQL connections per server process"),
+    Setting("header_timeout_s", "SFA_HEADER_TIMEOUT_S", "10", _positive_seconds, "a number of seconds > 0",
+            "a connection whose request line and headers are not all in this long after it opened, or after its "
+            "previous response (an idle keep-alive connection), is closed"),
+    Setting("body_timeout_s", "SFA_BODY_TIMEOUT_S", "30", _positive_seconds, "a number of seconds > 0",
+            "a request body that sends nothing this long while the server waits for it is cut (408); a slow "
+            "upload that keeps sending is never cut"),
+    Setting("handshake_timeout_s", "SFA_HANDSHAKE_TIMEOUT_S", "10", _positive_seconds, "a number of seconds > 0",
+            "how long a socket connection (WebSocket upgrade or long-poll open) may take to authenticate "
+            "and start; longer: 503"),
+    Setting("max_connections_per_ip", "SFA_MAX_CONNECTIONS_PER_IP", "256", _int_in(1, 1_000_000),
+            "an integer 1..1000000", "open connections one client address (an IPv6 /64) may hold; more are "
+            "answered 503 and closed (behind a reverse proxy, every client shares the proxy's address)"),
     Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
             "how long `/health` waits for the database"),
     Setting("secret_key", "SFA_SECRET_KEY", "", _secret_key, "at least 32 characters",
@@ -249,6 +261,10 @@ class Config:
     data_dir: Path
     log_level: str
     db_pool_max: int
+    header_timeout_s: float
+    body_timeout_s: float
+    handshake_timeout_s: float
+    max_connections_per_ip: int
     health_timeout_s: float
     secret_key: str | None
     admin_email: str

@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.accounts import User, create_api_token, create_user
 from sfa.actors import ActorTree
@@ -25,6 +25,7 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
+from tests.serving import AppServer
 
 LOCAL_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["embedded", "local"]
@@ -107,7 +108,7 @@ def app(config: Config, database: Database) -> web.Application:
 @pytest.fixture
 async def client(app: web.Application) -> AsyncIterator[TestClient]:
     """A client of the app served on a real local socket."""
-    async with TestClient(TestServer(app)) as test_client:
+    async with TestClient(AppServer(app)) as test_client:
         yield test_client
 
 

@@ -19,6 +19,7 @@ from sfa.web import make_app
 from sfa.web.keys import PHOENIX
 from tests.phoenix.channels import ProbeChannel
 from tests.phoenix.js_client import JsClient
+from tests.serving import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
 
 @pytest.fixture
 async def server(phoenix_app: web.Application) -> AsyncIterator[TestServer]:
-    async with TestServer(phoenix_app) as test_server:
+    async with AppServer(phoenix_app) as test_server:
         yield test_server
 
 

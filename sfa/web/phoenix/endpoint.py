@@ -41,10 +41,11 @@ def disconnect_user(user_id: int) -> Broadcast:
 
 class PhoenixEndpoint:
     def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
-                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float) -> None:
+                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float, handshake_timeout_s: float) -> None:
         self.router = router
         self.limits = limits
         self.longpoll_window_s = longpoll_window_s
+        self.handshake_timeout_s = handshake_timeout_s
         self._authenticate = authenticate
         self._database = database
         self._pubsub = pubsub

@@ -1,0 +1,28 @@
+"""How the app is served on a socket, in production and in the tests alike: through guarded connections
+(:mod:`sfa.web.connection_guard`) bounded by the app's settings, with the access log format of the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from sfa.web.app import ACCESS_LOG_FORMAT
+from sfa.web.connection_guard import ConnectionLimits, GuardedAppRunner
+from sfa.web.keys import CONFIG
+
+
+def app_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
+    """The runner for ``app``; ``kwargs`` go to ``web.AppRunner`` (a test server passes its own)."""
+    config = app[CONFIG]
+    limits = ConnectionLimits(header_timeout_s=config.header_timeout_s, body_timeout_s=config.body_timeout_s,
+                              max_per_peer=config.max_connections_per_ip)
+    return GuardedAppRunner(app, limits=limits, access_log_format=ACCESS_LOG_FORMAT, **kwargs)
+
+
+async def serve(app: web.Application, host: str, port: int, **kwargs: Any) -> web.AppRunner:
+    """Start serving ``app`` on ``host:port``; ``runner.cleanup()`` stops it."""
+    runner = app_runner(app, **kwargs)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
