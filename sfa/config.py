@@ -83,7 +83,8 @@ def _optional_text(raw: str) -> str | None:
     return raw or None
 
 
-ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase", "multiprocQueueBase")
+ACTOR_BASES = ("multiprocQueueBase", "multiprocTCPBase", "multiprocUDPBase")
+NETWORKED_ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase")
 
 
 def _actor_base(raw: str) -> str:
@@ -121,6 +122,19 @@ def _email(raw: str) -> str:
     if raw.count("@") != 1 or any(c.isspace() for c in raw) or raw.startswith("@"):
         raise ValueError
     return raw
+
+
+def _origins(raw: str) -> frozenset[str]:
+    """``*``, or origins ``scheme://host[:port]`` separated by commas, normalised to lower case."""
+    if raw.strip() == "*":
+        return frozenset({"*"})
+    origins = set()
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+            raise ValueError
+        origins.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return frozenset(origins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +204,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("allowed_origins", "SFA_ALLOWED_ORIGINS", "", _origins,
+            "* or a comma-separated list of origins such as https://app.example.com",
+            "origins besides the server's own whose pages may open `/socket` connections; unset: same origin only"),
     Setting("socket_idle_timeout_s", "SFA_SOCKET_IDLE_TIMEOUT_S", "60", _positive_seconds,
             "a number of seconds > 0",
             "a channel socket that sends nothing (not even a heartbeat) this long is closed"),
@@ -198,8 +215,9 @@ SETTINGS: tuple[Setting, ...] = (
             "frames a socket may have waiting for a slow client before it is disconnected"),
     Setting("longpoll_window_s", "SFA_LONGPOLL_WINDOW_S", "10", _positive_seconds, "a number of seconds > 0",
             "how long a long-poll request waits for messages; a session without a poll for 1.5x this ends"),
-    Setting("actor_base", "SFA_ACTOR_BASE", "multiprocTCPBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
-            "Thespian system base for the worker processes (each actor in its own OS process)"),
+    Setting("actor_base", "SFA_ACTOR_BASE", "multiprocQueueBase", _actor_base, "one of " + ", ".join(ACTOR_BASES),
+            "Thespian system base for the worker processes (each actor in its own OS process); the TCP and UDP "
+            "bases listen on every interface and are an opt-in for trusted networks only (see Supervision)"),
     Setting("actor_admin_port", "SFA_ACTOR_ADMIN_PORT", "0", _int_in(0, 65535), "an integer 0..65535",
             "TCP/UDP port of the Thespian admin; 0 picks a free one at start"),
     Setting("workers_download", "SFA_WORKERS_DOWNLOAD", "3", _int_in(1, 64), "an integer 1..64",
@@ -216,6 +234,10 @@ SETTINGS: tuple[Setting, ...] = (
             "the window `SFA_MAX_RESTARTS` counts restarts in"),
     Setting("max_upload_mb", "SFA_MAX_UPLOAD_MB", "200", _int_in(1, 100_000), "an integer 1..100000",
             "largest audio upload accepted, in MiB (larger: 413)"),
+    Setting("upload_decoders", "SFA_UPLOAD_DECODERS", "2", _int_in(1, 64), "an integer 1..64",
+            "uploads decoded at once, each in a child process (more wait their turn)"),
+    Setting("upload_decode_timeout_s", "SFA_UPLOAD_DECODE_TIMEOUT_S", "60", _positive_seconds,
+            "a number of seconds > 0", "wall-clock and CPU limit on decoding one upload; longer: 422"),
     Setting("download_max_mb", "SFA_DOWNLOAD_MAX_MB", "500", _int_in(1, 100_000), "an integer 1..100000",
             "largest file a download job fetches from a URL, in MiB"),
     Setting("download_timeout_s", "SFA_DOWNLOAD_TIMEOUT_S", "30", _positive_seconds, "a number of seconds > 0",
@@ -273,6 +295,7 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    allowed_origins: frozenset[str]
     socket_idle_timeout_s: float
     socket_outbox_max: int
     longpoll_window_s: float
@@ -285,6 +308,8 @@ class Config:
     max_restarts: int
     restart_period_s: float
     max_upload_mb: int
+    upload_decoders: int
+    upload_decode_timeout_s: float
     download_max_mb: int
     download_timeout_s: float
     queue_max_attempts: int

@@ -1,14 +1,53 @@
-"""Logging with the current request id on every record, and the one-time handler set-up of a process."""
+"""Logging: the current request id on every record, credentials filtered out of every line, and the one-time
+handler set-up of a process.
+
+Filtering happens in the formatter, on the finished line (message, arguments and traceback together), so no
+path into the log can carry a secret past it: our own records, aiohttp's and asyncpg's, and those of the worker
+processes, which use the same formatter. Like Phoenix's ``filter_parameters``, values are filtered by the name
+they travel under (``password``, ``token``, ``secret``, ``csrf``, ``cookie``, ``session``, ``authorization``,
+and OAuth's ``code`` and ``state``), and our own credential formats are filtered wherever they appear.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+FILTERED = "[FILTERED]"
+
+SENSITIVE_NAMES = r"[\w\[\]-]*(?:password|passwd|token|secret|csrf|cookie|session|authorization|api_key)[\w\[\]-]*"
+_SENSITIVE_NAME = re.compile(rf"(?i){SENSITIVE_NAMES}|code|state")
+_NAMED_VALUE = re.compile(
+    rf"(?i)((?:{SENSITIVE_NAMES}|(?<=[?&])(?:code|state))[\"']?\s*[=:]\s*[\"']?)[^\s&\"',;}}]+")
+_CREDENTIALS = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), rf"\1 {FILTERED}"),
+    (re.compile(r"\bsfa_[A-Za-z0-9_-]{16,}"), f"sfa_{FILTERED}"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), FILTERED),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{FILTERED}@"),
+)
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether a parameter, field or header called ``name`` carries a credential."""
+    return _SENSITIVE_NAME.fullmatch(name) is not None
+
+
+def filter_secrets(text: str) -> str:
+    """``text`` with every credential replaced by ``[FILTERED]``."""
+    for pattern, replacement in _CREDENTIALS:
+        text = pattern.sub(replacement, text)
+    return _NAMED_VALUE.sub(rf"\1{FILTERED}", text)
+
+
+class SecretFilteringFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return filter_secrets(super().format(record))
+
 
 _make_record = logging.getLogRecordFactory()
 
@@ -25,7 +64,7 @@ logging.setLogRecordFactory(_record_with_request_id)
 
 def configure(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(SecretFilteringFormatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp import web
+from aiohttp import CookieJar, web
 from aiohttp.test_utils import TestClient
 
 from sfa.accounts import User, create_api_token, create_user
@@ -27,8 +27,19 @@ from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
 from tests.serving import AppServer
 
+ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["embedded", "local"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_left_as_found() -> Iterator[None]:
+    """Nothing the suite starts may re-point ``.venv`` (a child ``run.py`` that lost ``SFA_VENV_CACHE`` would)
+    or leave runtime state in the checkout."""
+    venv = ROOT / ".venv"
+    before = (os.readlink(venv) if venv.is_symlink() else None, (ROOT / "var").exists())
+    yield
+    assert (os.readlink(venv) if venv.is_symlink() else None, (ROOT / "var").exists()) == before
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +120,13 @@ def app(config: Config, database: Database) -> web.Application:
 async def client(app: web.Application) -> AsyncIterator[TestClient]:
     """A client of the app served on a real local socket."""
     async with TestClient(AppServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def browser(app: web.Application) -> AsyncIterator[TestClient]:
+    """A client of the app that keeps cookies like a browser does (for 127.0.0.1 too)."""
+    async with TestClient(AppServer(app), cookie_jar=CookieJar(unsafe=True)) as test_client:
         yield test_client
 
 

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import psutil
 
+from sfa.config import BOOTSTRAP_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_py_environment(var_dir: Path, **env: str) -> dict[str, str]:
-    """This process's environment without any SFA setting or DATABASE_URL, plus ``env``."""
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SFA_")}
+    """This process's environment without any server setting or DATABASE_URL, plus ``env``. The bootstrap's
+    own variables (``SFA_VENV_CACHE``) stay, so the child's ``run.py`` reuses the environment running us."""
+    environ = {k: v for k, v in os.environ.items()
+               if k in BOOTSTRAP_VARIABLES or (k != "DATABASE_URL" and not k.startswith("SFA_"))}
     environ.update({"SFA_VAR_DIR": str(var_dir), "SFA_SHUTDOWN_S": "5", **env})
     return environ
 

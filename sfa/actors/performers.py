@@ -9,6 +9,7 @@ system starts (workers already running would not learn a later kind), and regist
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,9 +18,18 @@ from sfa.actors.messages import RunJob
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# An absolute path not inside a URL: its directories go, its last part stays.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^/\s'\"]+/)+([^/\s'\"]*)")
+
 
 class PermanentError(Exception):
     """Raised by a performer when retrying cannot help (bad input): the job fails with ``retryable=False``."""
+
+
+def failure_message(exc: BaseException) -> str:
+    """How an unexpected exception reads in a job's error history, which the job's owner sees: its type and
+    message, with the server's paths cut to their last part (the traceback is in the log)."""
+    return ABSOLUTE_PATH.sub(r"\1", f"{type(exc).__name__}: {exc}")
 
 
 def _never() -> bool:

@@ -28,6 +28,8 @@ from thespian.actors import ActorAddress, ActorSystem
 
 from sfa.actors.messages import Envelope, Spawn, Subscribe, Subscribed
 from sfa.actors.nursery import Nursery
+from sfa.config import NETWORKED_ACTOR_BASES
+from sfa.log import SecretFilteringFormatter
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +62,17 @@ def log_definitions(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"actor": {"format": "%(asctime)s %(levelname)s %(name)s [actor] %(message)s"}},
+        "formatters": {"actor": {"()": SecretFilteringFormatter,
+                                 "fmt": "%(asctime)s %(levelname)s %(name)s [actor] %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "actor"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
     }
 
 
 class ActorSystemBridge:
-    def __init__(self, base: str = "multiprocTCPBase", *, admin_port: int = 0, log_level: str = "warning") -> None:
+    def __init__(self, base: str = "multiprocQueueBase", *, admin_port: int = 0, log_level: str = "warning") -> None:
         self.base = base
-        self.admin_port = admin_port or free_port()
+        self.admin_port = (admin_port or free_port()) if base in NETWORKED_ACTOR_BASES else None
         self.log_level = log_level
         self.session_id: int | None = None
         self.nursery_pid: int | None = None
@@ -94,11 +97,16 @@ class ActorSystemBridge:
         self.nursery_pid = reply.nursery_pid
         # A base that does not daemonise shares our session: reaping it would kill the server.
         self.session_id = reply.session_id if reply.session_id != os.getsid(0) else None
-        log.info("actor system %s up: admin port %d, session %s", self.base, self.admin_port, self.session_id)
+        if self.admin_port is not None:
+            log.warning("actor system %s listens on every interface (admin port %d) and unpickles what arrives: "
+                        "only a firewall or a trusted network stands between it and other hosts",
+                        self.base, self.admin_port)
+        log.info("actor system %s up in session %s", self.base, self.session_id)
         return self
 
     def _open(self) -> None:
-        self._system = ActorSystem(self.base, {"Admin Port": self.admin_port},
+        capabilities = {} if self.admin_port is None else {"Admin Port": self.admin_port}
+        self._system = ActorSystem(self.base, capabilities,
                                    logDefs=log_definitions(self.log_level), transientUnique=True)
         self._nursery = self._system.createActor(NURSERY)
 

@@ -29,7 +29,7 @@ from sfa.actors.messages import (
     RunJob,
     Start,
 )
-from sfa.actors.performers import JobContext, PermanentError, resolve
+from sfa.actors.performers import JobContext, PermanentError, failure_message, resolve
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class JobWorker(ActorTypeDispatcher):
             self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
         except Exception as exc:  # the job's outcome, see the docstring
             log.exception("job %s (%s, attempt %d) failed", job.job_id, job.kind, job.attempt)
-            self.outbox.put(JobFailed(job.job_id, f"{type(exc).__name__}: {exc}", retryable=True))
+            self.outbox.put(JobFailed(job.job_id, failure_message(exc), retryable=True))
         else:
             self.outbox.put(JobDone(job.job_id, result))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -10,6 +11,8 @@ from pypika import Query, Table
 from pypika.terms import Parameter
 
 pg_database = Table("pg_database")
+
+log = logging.getLogger(__name__)
 
 
 def with_database(url: str, database: str) -> str:
@@ -74,5 +77,7 @@ class Database:
         except TimeoutError:
             return f"no answer within {timeout:g}s"
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
-            return f"{type(exc).__name__}: {exc}".strip()
+            # The answer is public (``/health``); the details (addresses, socket paths) go to the log only.
+            log.warning("database ping failed: %s: %s", type(exc).__name__, exc)
+            return f"unreachable ({type(exc).__name__})"
         return None

@@ -9,6 +9,7 @@ kept: about 75 MB per hour.
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from os import PathLike
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -72,8 +73,10 @@ def analyze_file(
         with soundfile.SoundFile(path) as source:
             sr = source.samplerate
             return _summarise(_file_blocks(source, progress), sr, groups, xp or get_xp())
+    except soundfile.LibsndfileError as exc:
+        raise AudioDecodeError(f"cannot decode {Path(path).name}: {exc.error_string}") from exc
     except soundfile.SoundFileError as exc:
-        raise AudioDecodeError(f"cannot decode {path}: {exc}") from exc
+        raise AudioDecodeError(f"cannot decode {Path(path).name}") from exc
 
 
 def _file_blocks(

@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from sfa.actors.performers import failure_message
 from sfa.config import Config
 from sfa.db.database import Database
 from sfa.jobs import events, store
@@ -173,7 +174,7 @@ class JobQueue:
             outcome = Failed(job, exc.error, exc.retryable)
         except Exception as exc:
             log.exception("job %s (%s): the executor raised", job.id, job.kind)
-            outcome = Failed(job, f"{type(exc).__name__}: {exc}", True)
+            outcome = Failed(job, failure_message(exc), True)
         log.debug("job %s (%s, attempt %d) %s in %.3fs", job.id, job.kind, job.attempt,
                   type(outcome).__name__.lower(), time.monotonic() - started)
         self._outcomes.append(outcome)

@@ -16,6 +16,7 @@ import soundfile
 import torch
 from torchaudio.functional import resample
 
+from sfa.actors.performers import failure_message
 from sfa.separation.engine import Engine, Settings
 from sfa.separation.models import Bag
 from sfa.tracks.files import promote, temp_path
@@ -44,8 +45,10 @@ class Track:
 def read(path: Path) -> Track:
     try:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
-        raise UnreadableAudio(f"cannot decode {path.name}: {exc}") from None
+    except soundfile.LibsndfileError as exc:
+        raise UnreadableAudio(f"cannot decode {path.name}: {exc.error_string}") from None
+    except (RuntimeError, OSError) as exc:
+        raise UnreadableAudio(f"cannot decode {path.name}: {failure_message(exc)}") from None
     if samples.shape[0] == 0:
         raise UnreadableAudio(f"{path.name} holds no samples")
     return Track(torch.from_numpy(samples.T.copy()), rate)

@@ -44,8 +44,10 @@ def probe(path: Path) -> AudioInfo:
                 raise NotAudio(f"unsupported audio format {audio.format}; send wav, flac, ogg or mp3")
             frames = sum(len(block) for block in audio.blocks(BLOCK_FRAMES, dtype="float32"))
             info = AudioInfo(audio.format, frames, audio.samplerate, audio.channels)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
-        raise NotAudio(f"not a readable audio file ({exc})") from None
+    except soundfile.LibsndfileError as exc:
+        raise NotAudio(f"not a readable audio file ({exc.error_string.rstrip('.')})") from None
+    except (RuntimeError, OSError):
+        raise NotAudio("not a readable audio file") from None
     if info.frames == 0 or info.sample_rate <= 0:
         raise NotAudio("the audio file holds no samples")
     return info

@@ -11,7 +11,8 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, MultipartReader
 
 from sfa.db.database import Database
-from sfa.tracks.audio import AudioInfo, NotAudio, probe
+from sfa.tracks.audio import AudioInfo, NotAudio
+from sfa.tracks.decoders import DecoderPool
 from sfa.tracks.files import original_path, promote, temp_path
 from sfa.tracks.metadata import MAX_TITLE
 from sfa.tracks.store import Track, create_track, fetch_track, set_track_file
@@ -41,8 +42,9 @@ class Upload:
     fields: dict[str, str]
 
 
-async def receive(reader: MultipartReader, data_dir: Path, max_bytes: int) -> Upload:
-    """Read every part: ``file`` goes to disk, short text fields are kept. The temp file is removed on error."""
+async def receive(reader: MultipartReader, data_dir: Path, max_bytes: int, decoders: DecoderPool) -> Upload:
+    """Read every part: ``file`` goes to disk, short text fields are kept; then ``decoders`` decode the file.
+    The temp file is removed on error."""
     temp: Path | None = None
     size, filename, fields = 0, None, {}
     try:
@@ -62,7 +64,7 @@ async def receive(reader: MultipartReader, data_dir: Path, max_bytes: int) -> Up
         if temp is None:
             raise BadUpload("file", "is required (a multipart field named file)")
         try:
-            info = await asyncio.to_thread(probe, temp)
+            info = await decoders.probe(temp)
         except NotAudio as exc:
             raise BadUpload("file", str(exc)) from None
     except BaseException:

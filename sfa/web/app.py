@@ -10,16 +10,16 @@ from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
 from sfa.pubsub import PubSub
+from sfa.tracks.decoders import DecoderPool
 from sfa.web import exports, health, phoenix
 from sfa.web.api import admin_supervisors, admin_users, analysis, download, jobs, lalalai, processing, tracks
 from sfa.web.auth import authenticate_socket
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SOCKET_TOKEN_KEY
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB, SOCKET_TOKEN_KEY
 from sfa.web.pages import accounts, home
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 SESSION_COOKIE = "_sfa_session"
 SESSION_MAX_AGE_S = 60 * 24 * 3600
 
@@ -42,6 +42,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
+    app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,

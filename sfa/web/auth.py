@@ -1,7 +1,9 @@
 """Who is asking: an API token in ``Authorization: Bearer``, a browser session cookie, or a socket token.
 
 The identity is resolved once per request and cached on it. Presenting a bad credential is a 401 even on
-a route that would also accept a session, because a client that sends a token means to use it.
+a route that would also accept a session, because a client that sends a token means to use it. A browser
+sends its cookie with requests that other sites make it send, so an ``/api`` write authenticated by the cookie
+must also carry the session's CSRF token in ``X-CSRF-Token`` (a token in a header is a script's own choice).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sfa.accounts.sessions import user_for_session
 from sfa.accounts.socket_tokens import socket_token_user_id
 from sfa.accounts.tokens import looks_like_token, user_for_token
 from sfa.accounts.users import User, get_user
+from sfa.web.csrf import SAFE_METHODS, check_csrf_header
+from sfa.web.envelope import is_api
 from sfa.web.errors import APIError
 from sfa.web.keys import DATABASE, SOCKET_TOKEN_KEY
 
@@ -51,9 +55,12 @@ async def identify(request: web.Request) -> User | None:
             if user is None:
                 request[CREDENTIAL_PROBLEM] = "invalid or revoked API token"
     else:
-        secret = (await get_session(request)).get(SESSION_TOKEN)
+        session = await get_session(request)
+        secret = session.get(SESSION_TOKEN)
         if isinstance(secret, str):
             user = await user_for_session(database, secret)
+        if user is not None and request.method not in SAFE_METHODS and is_api(request):
+            check_csrf_header(request, session)
     request[USER] = user
     return user
 

@@ -8,6 +8,7 @@ from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db.database import Database
 from sfa.pubsub import PubSub
+from sfa.tracks.decoders import DecoderPool
 
 if TYPE_CHECKING:
     from sfa.web.phoenix.endpoint import PhoenixEndpoint
@@ -17,5 +18,6 @@ DATABASE = web.AppKey("database", Database)
 ACTOR_TREE = web.AppKey("actor_tree", ActorTree)
 SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)
 PUBSUB = web.AppKey("pubsub", PubSub)
+DECODERS = web.AppKey("decoders", DecoderPool)
 # Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
 PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")

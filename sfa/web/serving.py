@@ -1,5 +1,6 @@
 """How the app is served on a socket, in production and in the tests alike: through guarded connections
-(:mod:`sfa.web.connection_guard`) bounded by the app's settings, with the access log format of the app."""
+(:mod:`sfa.web.connection_guard`) bounded by the app's settings, logging each request with credentials
+filtered (:mod:`sfa.web.access_log`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sfa.web.app import ACCESS_LOG_FORMAT
+from sfa.web.access_log import AccessLogger
 from sfa.web.connection_guard import ConnectionLimits, GuardedAppRunner
 from sfa.web.keys import CONFIG
 
@@ -17,7 +18,7 @@ def app_runner(app: web.Application, **kwargs: Any) -> web.AppRunner:
     config = app[CONFIG]
     limits = ConnectionLimits(header_timeout_s=config.header_timeout_s, body_timeout_s=config.body_timeout_s,
                               max_per_peer=config.max_connections_per_ip)
-    return GuardedAppRunner(app, limits=limits, access_log_format=ACCESS_LOG_FORMAT, **kwargs)
+    return GuardedAppRunner(app, limits=limits, access_log_class=AccessLogger, **kwargs)
 
 
 async def serve(app: web.Application, host: str, port: int, **kwargs: Any) -> web.AppRunner:

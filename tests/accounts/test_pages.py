@@ -3,41 +3,14 @@
 import re
 
 import pytest
-from aiohttp import CookieJar, WSServerHandshakeError
+from aiohttp import WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from sfa.accounts.socket_tokens import mint_socket_token, socket_token_user_id
 from sfa.web.app import SESSION_COOKIE
 from sfa.web.keys import SOCKET_TOKEN_KEY
+from tests.pages import log_in, meta, session_cookie, submit
 from tests.serving import AppServer
-
-
-@pytest.fixture
-async def browser(app):
-    """A client that keeps cookies like a browser does (for 127.0.0.1 too)."""
-    async with TestClient(AppServer(app), cookie_jar=CookieJar(unsafe=True)) as client:
-        yield client
-
-
-def meta(html: str, name: str) -> str:
-    return re.search(rf'<meta name="{name}" content="([^"]+)">', html)[1]
-
-
-async def csrf(browser, path: str = "/users/log_in") -> str:
-    return meta(await (await browser.get(path)).text(), "csrf-token")
-
-
-async def submit(browser, path: str, fields: dict, *, method: str = "POST"):
-    form = {"_csrf_token": await csrf(browser), **fields}
-    return await browser.request(method, path, data=form, allow_redirects=False)
-
-
-def session_cookie(browser) -> str:
-    return next(c.value for c in browser.session.cookie_jar if c.key == SESSION_COOKIE)
-
-
-async def log_in(browser, account, path="/users/log_in"):
-    return await submit(browser, path, {"user[email]": account.user.email, "user[password]": account.password})
 
 
 async def test_register_logs_in_and_the_home_page_carries_a_socket_token(browser, app):

@@ -5,26 +5,26 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from sfa.actors.system import session_processes
 from sfa.supervisors.control import SOCKET_NAME, ask
+from tests import processes
 from tests.conftest import free_port
+from tests.processes import postgres_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ACTOR_PROCESSES = 3 + 3 + 2 + 2 + 1  # admin, logger, nursery; download, processing, analysis; one gpu
 
 
 def launch(tmp_path: Path, port: int, **env: str) -> subprocess.Popen:
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SFA_")}
-    environ.update({"SFA_VAR_DIR": str(tmp_path / "var"), "SFA_SHUTDOWN_S": "5", "SFA_PORT": str(port), **env})
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = processes.launch(tmp_path, SFA_PORT=str(port), **env)
     for line in proc.stdout:
         if line.startswith("serving: "):
             return proc
@@ -32,10 +32,7 @@ def launch(tmp_path: Path, port: int, **env: str) -> subprocess.Popen:
 
 
 def status(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SFA_")}
-    environ["SFA_VAR_DIR"] = str(tmp_path / "var")
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), "status", *args], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    return processes.run_command(tmp_path, "status", *args)
 
 
 def status_json(tmp_path: Path) -> dict:
@@ -120,3 +117,31 @@ def test_a_killed_server_takes_its_actor_processes_with_it(tmp_path, database_ur
         wait_for(lambda: session_processes(session) == [], timeout=5)
     finally:
         proc.kill()
+
+
+def listeners(processes: list[psutil.Process]) -> set[tuple[str, int]]:
+    """Every TCP socket listening and every UDP socket bound, across ``processes``."""
+    found = set()
+    for process in processes:
+        for conn in process.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN or (conn.type == socket.SOCK_DGRAM and conn.laddr):
+                found.add((conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def test_a_served_tree_listens_on_nothing_but_its_http_port(tmp_path):
+    port = free_port()
+    proc = launch(tmp_path, port)
+    try:
+        session = control_status(tmp_path)["actor_session"]
+        server = psutil.Process(proc.pid)
+        processes = [server, *server.children(recursive=True), *session_processes(session),
+                     *postgres_processes(tmp_path / "var" / "pg")]
+        found = listeners(processes)
+        actor_processes = len(session_processes(session))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    assert actor_processes == DEFAULT_ACTOR_PROCESSES
+    assert found == {("127.0.0.1", port)}

@@ -103,7 +103,7 @@ async def test_a_broken_file_fails_its_job_readably_and_the_worker_carries_on(cl
                                 timeout=60)
 
     assert failed.attempt == 1 and len(failed.errors) == 1
-    assert failed.error.startswith("cannot analyse this track: cannot decode")
+    assert failed.error == "cannot analyse this track: cannot decode original.wav: Format not recognised."
     assert "died" not in failed.error
     assert done.result["key"] == "A minor"
 

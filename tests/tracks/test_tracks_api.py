@@ -50,7 +50,8 @@ async def test_corrupt_or_non_audio_upload_is_422(client, make_account, config, 
     response = await client.post("/api/tracks", data=form(payload), headers=account.headers)
     assert response.status == 422
     body = await response.json()
-    assert body["code"] == "VALIDATION_ERROR" and "file" in body["details"]
+    assert body["code"] == "VALIDATION_ERROR" and body["details"]["file"][0].startswith("not a readable audio file")
+    assert "/" not in body["details"]["file"][0] and ".part" not in body["details"]["file"][0]
     assert list((config.data_dir / "tmp").iterdir()) == []
 
 

@@ -19,7 +19,7 @@ async def test_an_admin_reads_the_live_tree(client, make_account, tree):
     body = (await response.json())["data"]
 
     assert response.status == 200
-    assert body["actor_base"] == "multiprocTCPBase"
+    assert body["actor_base"] == "multiprocQueueBase"
     assert body["actor_processes"] == 3 + 4
     root = body["tree"]
     assert (root["name"], root["kind"], root["strategy"], root["state"]) == ("root", "supervisor", "one_for_one",

@@ -12,7 +12,7 @@ from sfa.tracks.upload import BadUpload, TooLarge, receive, save_track
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import CONFIG, DATABASE, DECODERS
 
 routes = web.RouteTableDef()
 
@@ -46,7 +46,7 @@ async def upload(request: web.Request) -> web.Response:
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("send the audio as multipart/form-data with a field named file")
     try:
-        received = await receive(await request.multipart(), config.data_dir, max_bytes)
+        received = await receive(await request.multipart(), config.data_dir, max_bytes, request.app[DECODERS])
     except TooLarge:
         raise too_large from None
     except BadUpload as exc:

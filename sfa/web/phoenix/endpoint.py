@@ -16,6 +16,7 @@ from aiohttp import web
 from sfa.db.database import Database
 from sfa.pubsub import Broadcast, PubSub
 from sfa.web.keys import ACTOR_TREE
+from sfa.web.origin import origin_allowed
 from sfa.web.phoenix.channel import SocketContext
 from sfa.web.phoenix.router import ChannelRouter
 from sfa.web.phoenix.serializers import serializer_for
@@ -41,8 +42,10 @@ def disconnect_user(user_id: int) -> Broadcast:
 
 class PhoenixEndpoint:
     def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
-                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float, handshake_timeout_s: float) -> None:
+                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float, handshake_timeout_s: float,
+                 allowed_origins: frozenset[str] = frozenset()) -> None:
         self.router = router
+        self.allowed_origins = allowed_origins
         self.limits = limits
         self.longpoll_window_s = longpoll_window_s
         self.handshake_timeout_s = handshake_timeout_s
@@ -53,7 +56,11 @@ class PhoenixEndpoint:
 
     async def connect(self, request: web.Request, params: dict[str, str], *,
                       limits: SocketLimits | None = None) -> PhoenixSocket | None:
-        """A started socket, or None when the ``vsn`` is unknown or the connection is not authenticated."""
+        """A started socket, or None when the ``vsn`` is unknown, the page's origin is not allowed or the
+        connection is not authenticated."""
+        if not origin_allowed(request, self.allowed_origins):
+            log.info("socket refused: origin %r is not allowed", request.headers.get("Origin"))
+            return None
         serializer = serializer_for(params.get("vsn"))
         if serializer is None:
             log.info("socket refused: unsupported vsn %r", params.get("vsn"))

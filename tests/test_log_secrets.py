@@ -1,0 +1,100 @@
+"""No credential reaches a log: a real `run.py` server at debug level used with every kind of credential, then
+its whole output searched for each secret. The filter itself is checked on the formats it must catch."""
+
+import asyncio
+import re
+import signal
+import socket
+
+import aiohttp
+import pytest
+
+from sfa.log import filter_secrets
+from tests.conftest import free_port
+from tests.pages import meta
+from tests.processes import launch, read_until
+
+ADMIN_PASSWORD = "admin password that must stay secret"
+SECRET_KEY = "server-secret-key-that-must-never-be-logged-0123456789"
+
+
+async def use_every_credential(base: str) -> dict[str, str]:
+    """Register, log in, make an API key, and use each credential on each surface; the secrets used."""
+    used = {"password": "a long password for the log test", "wrong password": "a wrong password for the log"}
+    async with aiohttp.ClientSession(base, cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        used["csrf"] = meta(await (await browser.get("/users/register")).text(), "csrf-token")
+        await browser.post("/users/register", data={"_csrf_token": used["csrf"], "user[email]": "logs@example.com",
+                                                    "user[password]": used["password"]})
+        used["cookie"] = next(c.value for c in browser.cookie_jar if c.key == "_sfa_session")
+        home = await (await browser.get("/")).text()
+        used["socket token"] = meta(home, "socket-token")
+        used["csrf"] = meta(home, "csrf-token")
+        settings = await browser.post("/users/settings/api-keys", headers={"X-CSRF-Token": used["csrf"]},
+                                      data={"_csrf_token": used["csrf"], "name": "logs"})
+        used["api token"] = re.search(r'<code id="new-api-key">([^<]+)</code>', await settings.text())[1]
+        await browser.post("/users/log_in", data={"_csrf_token": used["csrf"], "user[email]": "logs@example.com",
+                                                  "user[password]": used["wrong password"]})
+
+    bearer = {"Authorization": f"Bearer {used['api token']}"}
+    used["revoked-looking token"] = "sfa_" + "x" * 40
+    async with aiohttp.ClientSession(base) as client:
+        await client.get("/api/tracks", headers=bearer)
+        await client.get(f"/api/tracks?token={used['api token']}&password={used['password']}")
+        await client.get("/api/tracks", headers={"Authorization": f"Bearer {used['revoked-looking token']}"})
+        for token in (used["api token"], used["socket token"]):
+            async with client.ws_connect(f"/socket/websocket?token={token}&vsn=2.0.0") as ws:
+                await ws.send_str('[null,"1","phoenix","heartbeat",{}]')
+                await ws.receive(timeout=5)
+        async with client.get(f"/socket/longpoll?token={used['socket token']}&vsn=2.0.0") as response:
+            used["long-poll session"] = (await response.json())["token"]
+        async with client.get(f"/socket/longpoll?token={used['long-poll session']}&vsn=2.0.0") as response:
+            await response.read()
+        await client.get("/auth/spotify/callback?code=oauth-code-0123456789&state=oauth-state-0123456789")
+        used["oauth code"], used["oauth state"] = "oauth-code-0123456789", "oauth-state-0123456789"
+    return used
+
+
+def send_a_broken_request(port: int, token: str) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET /health?token={token} HTTP/1.1\r\nHost: x\r\nBroken header line\r\n\r\n".encode())
+        sock.recv(4096)
+
+
+def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path, database_url):
+    port = free_port()
+    proc = launch(tmp_path, DATABASE_URL=database_url, SFA_PORT=str(port), SFA_LOG_LEVEL="debug",
+                  SFA_ADMIN_PASSWORD=ADMIN_PASSWORD, SFA_SECRET_KEY=SECRET_KEY)
+    try:
+        read_until(proc, "login: ")
+        used = asyncio.run(use_every_credential(f"http://127.0.0.1:{port}"))
+        send_a_broken_request(port, used["api token"])
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+
+    assert 'GET /socket/websocket?token=[FILTERED]&vsn=2.0.0 HTTP/1.1" 101' in output
+    assert "GET /api/tracks?token=[FILTERED]&password=[FILTERED] HTTP/1.1" in output
+    assert "GET /auth/spotify/callback?code=[FILTERED]&state=[FILTERED]" in output
+    leaked = {kind: secret for kind, secret in {**used, "admin password": ADMIN_PASSWORD,
+                                                "secret key": SECRET_KEY}.items() if secret in output}
+    assert leaked == {}
+
+
+@pytest.mark.parametrize(("line", "filtered"), [
+    ('"GET /socket/websocket?vsn=2.0.0&token=sfa_AbCdEfGhIjKlMnOpQrStUvWxYz012345 HTTP/1.1"',
+     '"GET /socket/websocket?vsn=2.0.0&token=[FILTERED] HTTP/1.1"'),
+    ("user[email]=a@example.com&user[password]=hunter2 hunter2",
+     "user[email]=a@example.com&user[password]=[FILTERED] hunter2"),
+    ("headers: {'Authorization': 'Bearer abc.def', 'Cookie': '_sfa_session=Zm9v'}",
+     "headers: {'Authorization': '[FILTERED] [FILTERED]', 'Cookie': '[FILTERED]'}"),
+    ('{"password": "s3cret", "name": "x"}', '{"password": "[FILTERED]", "name": "x"}'),
+    ("connect to postgresql://sfa:pa55word@db.internal:5432/sfa", "connect to postgresql://sfa:[FILTERED]@db.internal:5432/sfa"),
+    ("socket token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl refused", "socket token [FILTERED] refused"),
+    ("stray sfa_AbCdEfGhIjKlMnOpQrStUvWxYz012345 in a message", "stray sfa_[FILTERED] in a message"),
+    ("X-CSRF-Token: Zm9vYmFy", "X-CSRF-Token: [FILTERED]"),
+    ("/auth/spotify/callback?state=s&code=c", "/auth/spotify/callback?state=[FILTERED]&code=[FILTERED]"),
+    ("key=A minor, session 12 closed, code 1007", "key=A minor, session 12 closed, code 1007"),
+])
+def test_the_filter_replaces_each_credential_format(line, filtered):
+    assert filter_secrets(line) == filtered
