@@ -34,7 +34,8 @@ RETRY_AFTER_S = 5
 
 
 def _refusal() -> bytes:
-    body = json.dumps({"error": "too many connections from your address", "code": "SERVICE_UNAVAILABLE"})
+    body = json.dumps({"error": "too many connections from your address", "code": "SERVICE_UNAVAILABLE"},
+                      separators=(",", ":"))
     head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER_S}\r\nConnection: close\r\n\r\n")
     return (head + body).encode()
@@ -55,6 +56,9 @@ class BodyTimeout(TimeoutError):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
+    """The bounds a :class:`GuardedServer` keeps (``SFA_HEADER_TIMEOUT_S``, ``SFA_BODY_TIMEOUT_S``,
+    ``SFA_MAX_CONNECTIONS_PER_IP``)."""
+
     header_timeout_s: float
     body_timeout_s: float
     max_per_peer: int

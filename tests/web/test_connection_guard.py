@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from sfa.web import make_app
+from sfa.web.connection_guard import peer_key
 from tests.serving import AppServer
 from tests.tracks.audio import audio_bytes
 
@@ -184,6 +185,18 @@ async def test_connections_over_the_per_address_cap_get_503_until_one_closes(con
         for _, writer in held:
             writer.close()
         await until_no_connections(server)
+
+
+@pytest.mark.parametrize(("peername", "key"), [
+    (("203.0.113.7", 51000), "203.0.113.7"),
+    (("2001:db8:1:2:aaaa::1", 51000, 0, 0), "2001:db8:1:2::/64"),
+    (("2001:db8:1:2:bbbb::9", 51000, 0, 0), "2001:db8:1:2::/64"),
+    (("::ffff:203.0.113.7", 51000, 0, 0), "203.0.113.7"),
+    (("fe80::1%eth0", 51000, 0, 2), "fe80::/64"),
+    ("", "local"),
+])
+def test_the_cap_counts_ipv4_addresses_and_ipv6_64s(peername, key):
+    assert peer_key(peername) == key
 
 
 def multipart(boundary: str, payload: bytes) -> bytes:
