@@ -13,8 +13,9 @@ makes per connection, so a connection that breaks a bound costs no request objec
   the handler's read with :class:`BodyTimeout` (answered 408) and the connection is closed after the answer.
   The timeout is per read, as aiohttp's client ``sock_read``: a large upload on a slow link that keeps
   sending is never cut, and time the transport is paused because the handler reads slowly does not count.
-- **Connections per peer.** At most ``max_per_peer`` open connections per IPv4 address or IPv6 /64 (one
-  host's usual allocation); the next one is answered a fixed ``503`` and closed before any byte is read.
+- **Connections.** At most ``max_per_peer`` open connections per IPv4 address or IPv6 /64 (one host's
+  usual allocation), and ``max_total`` in all (below the descriptor limit, so many peers together cannot
+  exhaust it either); the next one is answered a fixed ``503`` and closed before any byte is read.
 """
 
 from __future__ import annotations
@@ -33,15 +34,15 @@ LOCAL_PEER = "local"
 RETRY_AFTER_S = 5
 
 
-def _refusal() -> bytes:
-    body = json.dumps({"error": "too many connections from your address", "code": "SERVICE_UNAVAILABLE"},
-                      separators=(",", ":"))
+def _refusal(message: str) -> bytes:
+    body = json.dumps({"error": message, "code": "SERVICE_UNAVAILABLE"}, separators=(",", ":"))
     head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER_S}\r\nConnection: close\r\n\r\n")
     return (head + body).encode()
 
 
-REFUSAL = _refusal()
+PEER_FULL = _refusal("too many connections from your address")
+SERVER_FULL = _refusal("the server is at its connection limit")
 
 
 class BodyTimeout(TimeoutError):
@@ -57,11 +58,12 @@ class BodyTimeout(TimeoutError):
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
     """The bounds a :class:`GuardedServer` keeps (``SFA_HEADER_TIMEOUT_S``, ``SFA_BODY_TIMEOUT_S``,
-    ``SFA_MAX_CONNECTIONS_PER_IP``)."""
+    ``SFA_MAX_CONNECTIONS_PER_IP``, and ``max_total`` from the descriptor limit)."""
 
     header_timeout_s: float
     body_timeout_s: float
     max_per_peer: int
+    max_total: int
 
 
 def peer_key(peername: Any) -> str:
@@ -76,27 +78,34 @@ def peer_key(peername: Any) -> str:
     return str(address)
 
 
-class PeerCounts:
-    """Open connections per peer, for the cap; a peer leaves the map when its last connection closes."""
+class ConnectionCounts:
+    """Open connections, per peer and in all, for the caps; a peer leaves the map with its last connection."""
 
-    def __init__(self, max_per_peer: int) -> None:
+    def __init__(self, max_per_peer: int, max_total: int) -> None:
         self.max_per_peer = max_per_peer
+        self.max_total = max_total
+        self.total = 0
         self.open: Counter[str] = Counter()
 
-    def admit(self, peer: str) -> bool:
+    def admit(self, peer: str) -> bytes | None:
+        """Count a new connection from ``peer``; or, when a cap is reached, the answer that refuses it."""
         if self.open[peer] >= self.max_per_peer:
-            return False
+            return PEER_FULL
+        if self.total >= self.max_total:
+            return SERVER_FULL
         self.open[peer] += 1
-        return True
+        self.total += 1
+        return None
 
     def release(self, peer: str) -> None:
+        self.total -= 1
         self.open[peer] -= 1
         if self.open[peer] <= 0:
             del self.open[peer]
 
 
 class GuardedRequestHandler(web.RequestHandler):
-    """aiohttp's connection protocol plus the per-peer cap and the body read timeout."""
+    """aiohttp's connection protocol plus the connection caps and the body read timeout."""
 
     __slots__ = (
         "_body",
@@ -104,13 +113,14 @@ class GuardedRequestHandler(web.RequestHandler):
         "_body_paused",
         "_body_progress_at",
         "_body_timeout_s",
+        "_counts",
         "_peer",
-        "_peers",
     )
 
-    def __init__(self, manager: web.Server, *, peers: PeerCounts, body_timeout_s: float, **kwargs: Any) -> None:
+    def __init__(self, manager: web.Server, *, counts: ConnectionCounts, body_timeout_s: float,
+                 **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
-        self._peers = peers
+        self._counts = counts
         self._peer: str | None = None
         self._body_timeout_s = body_timeout_s
         self._body: StreamReader | None = None
@@ -120,9 +130,10 @@ class GuardedRequestHandler(web.RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = peer_key(transport.get_extra_info("peername"))
-        if not self._peers.admit(peer):
+        refusal = self._counts.admit(peer)
+        if refusal is not None:
             # Not handed to aiohttp at all: no parser input, no task, no request.
-            transport.write(REFUSAL)
+            transport.write(refusal)
             transport.close()
             return
         self._peer = peer
@@ -130,7 +141,7 @@ class GuardedRequestHandler(web.RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._peer is not None:
-            self._peers.release(self._peer)
+            self._counts.release(self._peer)
             self._peer = None
         self._forget_body()
         super().connection_lost(exc)
@@ -187,12 +198,12 @@ class GuardedRequestHandler(web.RequestHandler):
 
 
 class GuardedServer(web.Server):
-    """``web.Server`` whose connections are :class:`GuardedRequestHandler`; ``peers`` counts them."""
+    """``web.Server`` whose connections are :class:`GuardedRequestHandler`, counted in ``counts``."""
 
     def __init__(self, handler: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(handler, keepalive_timeout=limits.header_timeout_s, **kwargs)
         self.limits = limits
-        self.peers = PeerCounts(limits.max_per_peer)
+        self.counts = ConnectionCounts(limits.max_per_peer, limits.max_total)
         build_request = self.request_factory
 
         def request_factory(message: Any, payload: StreamReader, protocol: GuardedRequestHandler, writer: Any,
@@ -203,8 +214,8 @@ class GuardedServer(web.Server):
         self.request_factory = request_factory
 
     def __call__(self) -> GuardedRequestHandler:
-        return GuardedRequestHandler(self, peers=self.peers, body_timeout_s=self.limits.body_timeout_s,
-                                     loop=self._loop, **self._kwargs)
+        return GuardedRequestHandler(self, counts=self.counts,
+                                     body_timeout_s=self.limits.body_timeout_s, loop=self._loop, **self._kwargs)
 
 
 class GuardedAppRunner(web.AppRunner):

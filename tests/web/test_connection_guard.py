@@ -19,9 +19,10 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
 from sfa.web import make_app
-from sfa.web.connection_guard import peer_key
+from sfa.web.connection_guard import ConnectionLimits, GuardedAppRunner, peer_key
 from tests.serving import AppServer
 from tests.tracks.audio import audio_bytes
 
@@ -57,12 +58,13 @@ async def served(config, database, **settings) -> AsyncIterator[AppServer]:
 
 
 def open_connections(server: AppServer) -> dict[str, int]:
-    return dict(server.runner.server.peers.open)
+    return dict(server.runner.server.counts.open)
 
 
 async def until_no_connections(server: AppServer, timeout_s: float = 5.0) -> None:
+    """Wait until the server counts no open connection, per address and in all (every close path releases)."""
     async with asyncio.timeout(timeout_s):
-        while open_connections(server):
+        while open_connections(server) or server.runner.server.counts.total:
             await asyncio.sleep(0.02)
 
 
@@ -197,6 +199,31 @@ async def test_connections_over_the_per_address_cap_get_503_until_one_closes(con
 ])
 def test_the_cap_counts_ipv4_addresses_and_ipv6_64s(peername, key):
     assert peer_key(peername) == key
+
+
+async def test_connections_over_the_process_wide_cap_get_503_from_any_address(config, database):
+    runner = GuardedAppRunner(make_app(config, database), limits=ConnectionLimits(
+        header_timeout_s=10, body_timeout_s=30, max_per_peer=100, max_total=2))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        held = [await asyncio.open_connection("127.0.0.1", site.port, local_addr=(f"127.0.2.{n}", 0))
+                for n in (1, 2)]
+        async with session_from("127.0.2.3", force_close=True) as third:
+            async with third.get(f"http://127.0.0.1:{site.port}/health") as refused:
+                assert refused.status == 503
+                assert await refused.json() == {"error": "the server is at its connection limit",
+                                                "code": "SERVICE_UNAVAILABLE"}
+            for _, writer in held:
+                writer.close()
+            async with asyncio.timeout(5):
+                while runner.server.counts.total:
+                    await asyncio.sleep(0.02)
+            async with third.get(f"http://127.0.0.1:{site.port}/health") as admitted:
+                assert admitted.status == 200
+    finally:
+        await runner.cleanup()
 
 
 def multipart(boundary: str, payload: bytes) -> bytes:
