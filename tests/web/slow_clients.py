@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -47,6 +48,8 @@ async def attack(host: str, port: int, count: int, sources: list[str]) -> dict:
 
 def main() -> None:
     host, port, count, *sources = sys.argv[1:]
+    # An attacker runs elsewhere: here it yields the CPU to the server it attacks, not the other way round.
+    os.nice(10)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = int(count) + 64
     if soft < wanted:
