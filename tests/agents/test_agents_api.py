@@ -23,9 +23,10 @@ async def test_the_key_of_my_last_import_comes_from_its_stored_analysis(make_acc
     assert [(a["tool"], a["status"]) for a in turn["actions"]] == [("recent_tracks", "ok"), ("get_analysis", "ok")]
     assert turn["actions"][1]["arguments"] == {"track_id": newest}
 
-    shown = await (await client.get(f"/api/agents/conversations/{turn['conversation_id']}", headers=owner.headers)).json()
+    url = f"/api/agents/conversations/{turn['conversation_id']}"
+    shown = await (await client.get(url, headers=owner.headers)).json()
     messages = shown["data"]["messages"]
-    assert [(m["role"], m["name"] or (m["tool_calls"][0]["name"] if m["tool_calls"] else None)) for m in messages] == [
+    assert [(m["role"], m["name"] or next((c["name"] for c in m["tool_calls"]), None)) for m in messages] == [
         ("user", None), ("assistant", "recent_tracks"), ("tool", "recent_tracks"), ("assistant", "get_analysis"),
         ("tool", "get_analysis"), ("assistant", None)]
     assert messages[2]["tool_call_id"] == messages[1]["tool_calls"][0]["id"]
