@@ -1,6 +1,7 @@
 """A local server speaking both LLM wire formats the providers use: Anthropic's Messages API
-(``POST /v1/messages``, ``x-api-key``, SSE events ``message_start`` … ``message_stop``) and OpenAI's Chat
-Completions (``POST /v1/chat/completions``, ``Authorization: Bearer``, ``data:`` chunks ending ``[DONE]``).
+(``POST /v1/messages``, the key in ``x-api-key`` or, as SDK 2.x sends it, ``Authorization: Bearer``; SSE
+events ``message_start`` … ``message_stop``) and OpenAI's Chat Completions (``POST /v1/chat/completions``,
+``Authorization: Bearer``, ``data:`` chunks ending ``[DONE]``).
 
 Each provider answers from its own script, one :class:`Step` per streamed request: words (sent in several
 deltas), a tool call, an HTTP error, or a wait longer than the client's timeout. With the script empty it
@@ -68,7 +69,7 @@ class FakeLLM:
         return step
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("x-api-key") != ANTHROPIC_KEY:
+        if ANTHROPIC_KEY not in (request.headers.get("x-api-key"), request.headers.get("Authorization", "")[7:]):
             return _anthropic_error(401, "authentication_error", "invalid x-api-key")
         body = await request.json()
         step = await self._step(ANTHROPIC, body)
