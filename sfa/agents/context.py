@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sfa.agents.messages import ASSISTANT, TOOL, USER, Message
+from sfa.agents.messages import TOOL, USER, Message
 
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -62,7 +62,8 @@ def _mentions(messages: list[Message], ids: set[int]) -> bool:
 
 def trim(messages: Sequence[Message], *, budget_tokens: int, system: str) -> list[Message]:
     """The newest messages that fit ``budget_tokens`` beside ``system`` (the newest unit always), plus the
-    older tool results later messages refer to; opened by a note when anything was left out."""
+    older tool results later messages refer to; opened by a user note when anything was left out (which also
+    keeps the first message a user's, as the Messages API wants)."""
     grouped = units(messages)
     costs = [sum(map(message_tokens, unit)) for unit in grouped]
     room = budget_tokens - estimate_tokens(system)
@@ -80,6 +81,4 @@ def trim(messages: Sequence[Message], *, budget_tokens: int, system: str) -> lis
             pinned.insert(0, index)
             room -= costs[index]
     chosen = [m for index in pinned for m in grouped[index]] + kept
-    if first_kept > 0 and (not chosen or chosen[0].role == ASSISTANT):
-        chosen.insert(0, TRIMMED)
-    return chosen
+    return [TRIMMED, *chosen] if first_kept > 0 else chosen
