@@ -58,6 +58,15 @@ async def resolve(ref: TrackRef | None, bench: Workbench) -> tuple[int | None, s
     return None, f"Several tracks match \"{ref.words}\": {_listing(found['tracks'])}. Which one?"
 
 
+async def _about_track(intent: Intent, bench: Workbench, tool: str) -> tuple[Result | None, str]:
+    """The result of ``tool`` on the track the message names, or None and what to say instead."""
+    track_id, instead = await resolve(intent.track, bench)
+    if track_id is None:
+        return None, instead
+    found = await bench.use(tool, track_id=track_id)
+    return (None, _failure(found)) if failed(found) else (found, "")
+
+
 async def search(intent: Intent, bench: Workbench) -> str:
     if not intent.query:
         return "What should I look for? Give words of a title or an artist."
@@ -76,12 +85,9 @@ async def recent(intent: Intent, bench: Workbench) -> str:
 
 
 async def track(intent: Intent, bench: Workbench) -> str:
-    track_id, instead = await resolve(intent.track, bench)
-    if track_id is None:
+    found, instead = await _about_track(intent, bench, "get_track")
+    if found is None:
         return instead
-    found = await bench.use("get_track", track_id=track_id)
-    if failed(found):
-        return _failure(found)
     facts = found["track"]
     parts = [_capital(describe(facts)) + "."]
     if facts["duration_s"]:
@@ -97,12 +103,9 @@ async def track(intent: Intent, bench: Workbench) -> str:
 
 
 async def analysis(intent: Intent, bench: Workbench) -> str:
-    track_id, instead = await resolve(intent.track, bench)
-    if track_id is None:
+    found, instead = await _about_track(intent, bench, "get_analysis")
+    if found is None:
         return instead
-    found = await bench.use("get_analysis", track_id=track_id)
-    if failed(found):
-        return _failure(found)
     name = _capital(describe(found["track"]))
     summary = found["analysis"]
     if summary is None:
@@ -116,12 +119,9 @@ async def analysis(intent: Intent, bench: Workbench) -> str:
 
 
 async def mixing(intent: Intent, bench: Workbench) -> str:
-    track_id, instead = await resolve(intent.track, bench)
-    if track_id is None:
+    found, instead = await _about_track(intent, bench, "suggest_mixes")
+    if found is None:
         return instead
-    found = await bench.use("suggest_mixes", track_id=track_id)
-    if failed(found):
-        return _failure(found)
     home = found["track"]
     head = (f"After {describe(home)} ({home['key']}, {home['camelot']}, {home['tempo']:g} BPM), compatible keys are "
             f"{', '.join(found['compatible_keys'])} within ±{found['tempo_window_pct']:g}% tempo")
