@@ -28,6 +28,11 @@ class AgentStream:
     async def done(self, message_id: int) -> None:
         await self._publish("agent:done", {"conversation_id": self.conversation_id, "message_id": message_id})
 
+    async def cut_off(self, error: str) -> None:
+        """The text streamed since the last tool event is void: its provider failed midway (the next one's
+        reply follows, and the stored message holds only that)."""
+        await self.error(f"{error}; the reply starts over")
+
     async def error(self, error: str) -> None:
         await self._publish("agent:error", {"error": error})
 

@@ -59,7 +59,7 @@ class Orchestrator:
                 specialist.system_prompt,
                 trim(messages, budget_tokens=self.config.llm_context_tokens, system=specialist.system_prompt),
                 tools, self.config.llm_max_tokens)
-            completion = await self.providers.complete(request, bench.stream.chunk)
+            completion = await self.providers.complete(request, bench.stream.chunk, bench.stream.cut_off)
             if not completion.tool_calls:
                 return completion.text, completion.provider
             asked = Message(ASSISTANT, completion.text, completion.tool_calls, agent=specialist.name,

@@ -4,7 +4,8 @@ events ``message_start`` … ``message_stop``) and OpenAI's Chat Completions (``
 ``Authorization: Bearer``, ``data:`` chunks ending ``[DONE]``).
 
 Each provider answers from its own script, one :class:`Step` per streamed request: words (sent in several
-deltas), a tool call, an HTTP error, or a wait longer than the client's timeout. With the script empty it
+deltas), a tool call, an HTTP error, a wait longer than the client's timeout, or a stream cut off after its
+first word. With the script empty it
 says hello. Probes (non-streamed, one token) answer at once unless ``probe_status`` says otherwise. Every
 request body is kept in ``requests`` for the test to read.
 """
@@ -32,6 +33,7 @@ class Step:
     status: int | None = None
     delay_s: float = 0.0
     error_message: str = "something broke"
+    cut_off: bool = False
 
 
 def words(text: str) -> list[str]:
@@ -94,6 +96,8 @@ class FakeLLM:
                 for part in words(block["text"]):
                     await _event(response, "content_block_delta", {"type": "content_block_delta", "index": index,
                                                                    "delta": {"type": "text_delta", "text": part}})
+                    if step.cut_off:
+                        return _cut(request, response)
             else:
                 await _event(response, "content_block_start", {"type": "content_block_start", "index": index,
                                                                "content_block": block | {"input": {}}})
@@ -132,6 +136,8 @@ class FakeLLM:
             chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish if n == len(deltas) else None}]}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            if step.cut_off:
+                return _cut(request, response)
         await response.write(b"data: [DONE]\n\n")
         return response
 
@@ -139,6 +145,12 @@ class FakeLLM:
 async def _sse(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
+    return response
+
+
+def _cut(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """End the connection in the middle of the chunked body, as a crashed upstream would."""
+    request.transport.close()
     return response
 
 

@@ -123,6 +123,32 @@ async def test_the_fallback_answers_when_the_first_provider_fails(make_account, 
         assert ANTHROPIC_KEY not in text and OPENAI_KEY not in text
 
 
+async def test_a_reply_cut_off_midway_falls_back_and_only_the_whole_answer_is_stored(make_account, chat, client,
+                                                                                     llm, order):
+    first, second = order
+    owner = await make_account()
+    llm.script(first, Step(text="Half of an answer that never ends", cut_off=True))
+    llm.script(second, Step(text="A whole answer."))
+    created = await client.post("/api/agents/conversations", headers=owner.headers)
+    conversation_id = (await created.json())["data"]["id"]
+    heard: list[Broadcast] = []
+    client.app[PUBSUB].subscribe(f"agents:{conversation_id}", heard.append)
+
+    _, body = await chat(owner, "hello there", conversation_id)
+
+    assert body["data"]["reply"] == "A whole answer."
+    restart = next(n for n, e in enumerate(heard) if e.event == "agent:error")
+    assert heard[restart].payload["error"].startswith(f"{first}: ")
+    assert heard[restart].payload["error"].endswith("; the reply starts over")
+    assert "".join(e.payload["text"] for e in heard[:restart]) == "Half "
+    assert "".join(e.payload["text"] for e in heard[restart + 1:-1]) == "A whole answer."
+    assert heard[-1].event == "agent:done"
+    assert len(llm.streamed(first)) == 1
+    messages = await conversation(client, owner, body["data"]["conversation_id"])
+    assert [(m["role"], m["content"], m["provider"]) for m in messages] == [
+        ("user", "hello there", None), ("assistant", "A whole answer.", second)]
+
+
 async def test_when_every_provider_fails_the_tools_still_answer_and_nothing_is_half_written(
         make_account, add_track, chat, client, llm, order):
     owner = await make_account()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx2
 
 from sfa.agents.messages import ASSISTANT, TOOL, Message, ToolCall
 from sfa.integrations.llm.base import (
@@ -64,7 +65,7 @@ class AnthropicProvider:
                 async for text in stream.text_stream:
                     await on_text(text)
                 final = await stream.get_final_message()
-        except anthropic.APIError as exc:
+        except (anthropic.APIError, httpx2.TransportError) as exc:
             raise ProviderError(NAME, http_failure(exc, self._timeout_s), secret=self._key) from None
         text = "".join(block.text for block in final.content if block.type == "text")
         calls = tuple(ToolCall(block.id, block.name, tool_arguments(block.input))

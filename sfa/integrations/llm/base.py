@@ -1,8 +1,9 @@
 """The provider behaviour: one streamed completion over the conversation's messages, and a minimal probe.
 
-A provider's failure (an HTTP error after its SDK's bounded retries, a timeout, a refused connection) is a
-:class:`ProviderError` whose text is safe to show: it names the provider and the kind of failure, with the
-provider's own message stripped of the configured key.
+A provider's failure (an HTTP error after its SDK's bounded retries, a timeout, a refused connection, a
+stream cut off midway, which the SDKs raise as their HTTP client's own error) is a :class:`ProviderError`
+whose text is safe to show: it names the provider and the kind of failure, with the provider's own message
+stripped of the configured key.
 """
 
 from __future__ import annotations

@@ -32,6 +32,18 @@ class NoProviderAnswered(Exception):
 
 
 @dataclass
+class CountingSink:
+    """Passes text on, counting the pieces: whether a failed provider had started its reply."""
+
+    sink: TextSink
+    count: int = 0
+
+    async def __call__(self, text: str) -> None:
+        self.count += 1
+        await self.sink(text)
+
+
+@dataclass
 class Health:
     name: str
     model: str
@@ -83,16 +95,22 @@ class Providers:
     def configured(self) -> bool:
         return bool(self._providers)
 
-    async def complete(self, request: CompletionRequest, on_text: TextSink) -> Completion:
-        """The first answer in fallback order; :class:`NoProviderAnswered` when none answers."""
+    async def complete(self, request: CompletionRequest, on_text: TextSink,
+                       on_cut_off: TextSink | None = None) -> Completion:
+        """The first answer in fallback order; :class:`NoProviderAnswered` when none answers. When a provider
+        fails after some of its text went to ``on_text``, ``on_cut_off`` hears its error before the next
+        provider starts over."""
         errors = []
         for provider in self._providers:
+            sink = CountingSink(on_text)
             try:
-                return await provider.complete(request, on_text)
+                return await provider.complete(request, sink)
             except ProviderError as error:
                 log.warning("LLM provider failed, trying the next: %s", error)
                 self._health[provider.name].failed(error)
                 errors.append(error)
+                if sink.count and on_cut_off is not None:
+                    await on_cut_off(str(error))
         raise NoProviderAnswered(errors)
 
     async def health(self) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx2
 import openai
 
 from sfa.agents.messages import ASSISTANT, TOOL, Message, ToolCall
@@ -60,7 +61,7 @@ class OpenAIProvider:
                 model=self.model, messages=wire_messages(request.system, request.messages), tools=tools or openai.omit,
                 max_tokens=request.max_tokens, stream=True)
             async for chunk in stream:
-                for choice in chunk.choices:
+                for choice in chunk.choices or ():
                     delta = choice.delta
                     if delta.content:
                         text.append(delta.content)
@@ -71,7 +72,7 @@ class OpenAIProvider:
                         if part.function is not None:
                             call["name"] += part.function.name or ""
                             call["arguments"] += part.function.arguments or ""
-        except openai.APIError as exc:
+        except (openai.APIError, httpx2.TransportError) as exc:
             raise ProviderError(NAME, http_failure(exc, self._timeout_s), secret=self._key) from None
         tool_calls = tuple(ToolCall(call["id"], call["name"], tool_arguments(call["arguments"]))
                            for _, call in sorted(calls.items()))
