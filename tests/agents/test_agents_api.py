@@ -201,3 +201,13 @@ async def test_bad_chat_input_is_a_422_with_details(make_account, client):
     assert (malformed.status, (await malformed.json())["code"]) == (400, "BAD_REQUEST")
     anonymous = await client.post("/api/agents/chat", json={"message": "hi"})
     assert anonymous.status == 401
+
+
+async def test_without_keys_the_health_report_lists_each_provider_unconfigured(make_account, client):
+    admin = await make_account("admin")
+    report = await (await client.get("/api/admin/llm/health", headers=admin.headers)).json()
+    assert report["data"] == {"configured": False, "fallback_order": ["anthropic", "openai"], "providers": [
+        {"name": "anthropic", "configured": False, "reachable": None, "model": "claude-sonnet-4-5", "latency_ms": None,
+         "last_error": None, "last_error_at": None},
+        {"name": "openai", "configured": False, "reachable": None, "model": "gpt-4o-mini", "latency_ms": None,
+         "last_error": None, "last_error_at": None}]}
