@@ -8,6 +8,8 @@ on the conversation's topic as it is written.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -24,6 +26,8 @@ from sfa.agents.workbench import INTENTS, Workbench
 from sfa.config import Config
 from sfa.integrations.llm import CompletionRequest, NoProviderAnswered, Providers, ToolSpec
 
+log = logging.getLogger(__name__)
+
 MAX_TOOL_ROUNDS = 6
 TOO_MANY_ROUNDS = "I stopped: this needed more tool calls than one reply may make. Ask for a smaller step."
 
@@ -35,6 +39,7 @@ class Orchestrator:
         self.providers = providers
 
     async def turn(self, user: User, history: Sequence[Message], text: str, stream: AgentStream) -> Turn:
+        started = time.monotonic()
         intent = parse(text)
         specialist = specialist_for(intent.kind)
         bench = Workbench(ToolContext(self.app, user), stream, specialist.name)
@@ -49,6 +54,9 @@ class Orchestrator:
             reply = note + await answer(intent, bench)
             await stream.chunk(reply)
         final = Message(ASSISTANT, reply, agent=specialist.name, provider=provider)
+        log.info("agent turn in conversation %s: %s specialist via %s, %d tool calls, %.1f ms",
+                 stream.conversation_id, specialist.name, provider, len(bench.actions),
+                 (time.monotonic() - started) * 1000)
         return Turn((said, *bench.messages, final), reply, tuple(bench.actions))
 
     async def _converse(self, specialist: Specialist, messages: list[Message],
