@@ -1,4 +1,5 @@
-"""A test-only channel on ``test:*`` with one event per behaviour the channel layer must show."""
+"""Test-only channels: ``test:*`` with one event per behaviour the channel layer must show, and ``broken:*``,
+a channel class that cannot even be built (a bug in the socket's own work, not in a channel actor)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ class ProbeChannel(Channel):
                 raise JoinRefused({"reason": reason})
             case {"crash": True}:
                 raise RuntimeError("join blew up on purpose")
+            case {"refuse_unencodable": True}:
+                raise JoinRefused({"reason": b"bytes are not JSON"})
+            case {"accept_unencodable": True}:
+                return {"joined": b"bytes are not JSON"}
         return {"joined": self.topic}
 
     @handles("echo")
@@ -52,3 +57,8 @@ class ProbeChannel(Channel):
         blob = "x" * payload["size"]
         for index in range(payload["count"]):
             self.push("blob", {"index": index, "blob": blob})
+
+
+class UnbuildableChannel(Channel):
+    def __init__(self, *args: Any) -> None:
+        raise RuntimeError("channel class broken on purpose")

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -17,7 +18,8 @@ from sfa.config import Config
 from sfa.db import Database
 from sfa.web import make_app
 from sfa.web.keys import PHOENIX
-from tests.phoenix.channels import ProbeChannel
+from tests.conftest import Account
+from tests.phoenix.channels import ProbeChannel, UnbuildableChannel
 from tests.phoenix.js_client import JsClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +48,7 @@ def phoenix_config(config: Config) -> Config:
 def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
     app = make_app(phoenix_config, database)
     app[PHOENIX].router.add("test:*", ProbeChannel)
+    app[PHOENIX].router.add("broken:*", UnbuildableChannel)
     return app
 
 
@@ -53,6 +56,25 @@ def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
 async def server(phoenix_app: web.Application) -> AsyncIterator[TestServer]:
     async with TestServer(phoenix_app) as test_server:
         yield test_server
+
+
+@pytest.fixture
+async def http(server: TestServer) -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client of the live server; paths are relative to it."""
+    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
+        yield session
+
+
+@pytest.fixture
+async def owner(make_account: Callable[..., Awaitable[Account]]) -> Account:
+    return await make_account()
+
+
+@pytest.fixture
+async def job_id(database: Database, owner: Account) -> int:
+    """A job of ``owner``'s, so that they may join ``jobs:<job_id>``."""
+    return await database.pool.fetchval(
+        "INSERT INTO jobs (user_id, kind, queue) VALUES ($1, 'analysis', 'analysis') RETURNING id", owner.user.id)
 
 
 @pytest.fixture

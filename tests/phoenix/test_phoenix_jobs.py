@@ -9,17 +9,6 @@ from sfa.web.keys import PUBSUB
 from sfa.web.phoenix.channels import job_owner
 
 
-@pytest.fixture
-async def owner(make_account):
-    return await make_account()
-
-
-@pytest.fixture
-async def job_id(database, owner) -> int:
-    return await database.pool.fetchval(
-        "INSERT INTO jobs (user_id, kind, queue) VALUES ($1, 'analysis', 'analysis') RETURNING id", owner.user.id)
-
-
 async def test_job_owner_is_the_user_id_or_none(database, job_id, owner):
     assert await job_owner(database, job_id) == owner.user.id
     assert await job_owner(database, job_id + 10_000) is None

@@ -19,12 +19,6 @@ async def account(make_account):
     return await make_account()
 
 
-@pytest.fixture
-async def http(server):
-    async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
-        yield session
-
-
 async def call(http: aiohttp.ClientSession, method: str, *, token: str | None = None, body: str | None = None,
                content_type: str = "application/x-ndjson", **params: str) -> dict:
     query = {**params, **({"token": token} if token else {})}
@@ -111,3 +105,28 @@ async def test_a_session_without_polls_for_one_and_a_half_windows_ends(http, ser
     await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
     assert socket.closed.result().reason == "idle timeout"
     assert await call(http, "POST", token=token, body="[]") == {"status": 410}
+
+
+async def test_a_bug_in_the_sockets_own_work_ends_the_session(http, server, account):
+    token = await open_session(http, account)
+    [socket] = server.app[PHOENIX].sockets
+    assert await call(http, "POST", token=token, body='["1","1","broken:1","phx_join",{}]') == {"status": 200}
+    await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
+    assert (socket.closed.result().code, socket.closed.result().reason) == (1011, "internal error")
+    assert await call(http, "POST", token=token, body='[null,"1","phoenix","heartbeat",{}]') == {"status": 410}
+    assert server.app[PHOENIX].sockets == set()
+
+
+async def test_a_frame_that_does_not_decode_ends_the_session_and_the_client_is_told_to_reopen(http, server,
+                                                                                              account):
+    token = await open_session(http, account)
+    [socket] = server.app[PHOENIX].sockets
+    assert await call(http, "POST", token=token, body="[" * 3000) == {"status": 200}
+    await asyncio.wait_for(asyncio.shield(socket.closed), timeout=5)
+    assert socket.closed.result().code == 1007
+    assert await call(http, "POST", token=token, body='[null,"1","phoenix","heartbeat",{}]') == {"status": 410}
+    async with http.get("/socket/longpoll", params={"vsn": "2.0.0", "token": token},
+                        headers={"X-Phoenix-AuthToken": account.token}) as response:
+        reopened = await response.json()
+    assert reopened["status"] == 410 and reopened["token"] != token
+    assert socket not in server.app[PHOENIX].sockets

@@ -79,7 +79,33 @@ def test_v1_cannot_carry_binary_payloads():
     (V2, bytes([2, 1, 1]) + b"te", "kind 0"),
     (V2, bytes([0, 9, 1, 1, 1]) + b"12", "shorter than its header"),
     (V2, bytes([0, 0, 0, 1, 1]) + b"\xff\xfe", "UTF-8"),
+    (V2, "[" * 3000, "nested deeper than 64"),
+    (V2, '["1","2","t","e",' + '{"a":' * 70 + "1" + "}" * 70 + "]", "nested deeper than 64"),
+    (V1, '{"topic":"t","event":"e","ref":"1","payload":' + "[" * 70 + "]" * 70 + "}", "nested deeper than 64"),
+    (V2, '[1,2,{},"x",[]]', "topic must be a string, not dict"),
+    (V2, '["1",2,"t","e",{}]', "ref must be a string, not int"),
+    (V2, '[["1"],"2","t","e",{}]', "join_ref must be a string, not list"),
+    (V2, '["1","2","t",false,{}]', "event must be a string, not bool"),
+    (V1, '{"topic":"t","event":"e","payload":{},"ref":{"r":1}}', "ref must be a string, not dict"),
+    (V1, '{"topic":"t","event":"e","payload":{},"ref":"1","join_ref":3.5}', "join_ref must be a string"),
+    (V2, '["1","2","' + "t" * 256 + '","e",{}]', "topic is longer than 255 bytes"),
+    (V2, '["1","2","t","' + "é" * 128 + '",{}]', "event is longer than 255 bytes"),
+    (V2, '["1","2","t","e",{"n":NaN}]', "NaN is not JSON"),
+    (V2, '["1","2","t","e",{"n":-Infinity}]', "-Infinity is not JSON"),
+    (V2, '["1","2","t","e",{"n":1e400}]', "too large for a JSON number"),
+    (V2, '["1","2","t","e",{"n":' + "9" * 5000 + "}]", "malformed JSON"),
+    (V2, '["1","2","t","e",{"s":"\\ud800"}]', "lone UTF-16 surrogate"),
+    (V1, '{"topic":"t","event":"e","payload":{"\\uDFFF":1},"ref":"1"}', "lone UTF-16 surrogate"),
 ])
 def test_bad_frames_are_invalid_messages(serializer, frame, problem):
     with pytest.raises(InvalidMessage, match=problem):
         serializer.decode(frame)
+
+
+def test_what_is_legal_stays_legal_at_the_limits():
+    payload = '{"a":' * 62 + "[]" + "}" * 62  # with the frame's array: 64 levels
+    assert V2.decode(f'["1","2","t","e",{payload}]').topic == "t"
+    brackets_in_a_string = "[" * 100
+    assert V2.decode(f'["1","2","{"t" * 255}","e",{{"s":"\\ud83d\\ude00{brackets_in_a_string}"}}]').payload == \
+        {"s": "😀" + brackets_in_a_string}
+    assert V1.decode('{"topic":"t","event":"e","payload":{"n":1.5e300},"ref":null}').ref is None

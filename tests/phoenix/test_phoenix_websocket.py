@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from sfa.pubsub import Broadcast
 from sfa.web import make_app
 from sfa.web.keys import PHOENIX, PUBSUB
+from sfa.web.phoenix.endpoint import LiveActors
 
 FRAME_TIMEOUT_S = 5
 
@@ -150,12 +151,18 @@ async def test_v1_frames_are_objects_without_join_ref(server, session, account):
     ("2.0.0", bytes([0, 200, 0, 0, 0]) + b"short"),
     ("1.0.0", '{"topic":"t","event":"e"}'),
     ("1.0.0", b"\x00binary"),
+    ("2.0.0", "[" * 3000),
+    ("1.0.0", "[" * 3000),
+    ("2.0.0", '[1,2,{},"x",[]]'),
+    ("2.0.0", '["1","2","t","e",{"n":NaN}]'),
+    ("1.0.0", '{"topic":"t","event":"e","payload":{"s":"\\ud800"},"ref":"1"}'),
 ])
 async def test_a_malformed_frame_closes_that_socket_and_the_server_lives(server, session, account, vsn, frame):
     async with session.ws_connect(url(server, token=account.token, vsn=vsn)) as ws:
         await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
         code, reason = await closed(ws)
         assert code == 1007 and reason.startswith("invalid frame: ")
+    await no_sockets_left(server)
 
     assert (await session.get(server.make_url("/health"))).status == 200
     async with session.ws_connect(url(server, token=account.token, vsn="2.0.0")) as ws:
@@ -167,6 +174,32 @@ async def no_sockets_left(server: TestServer, timeout: float = FRAME_TIMEOUT_S) 
     async with asyncio.timeout(timeout):
         while server.app[PHOENIX].sockets:
             await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("join_payload", [{"refuse_unencodable": True}, {"accept_unencodable": True}])
+async def test_a_join_whose_reply_cannot_be_sent_is_answered_join_crashed(server, session, account, join_payload,
+                                                                           caplog):
+    async with session.ws_connect(url(server, token=account.token, vsn="2.0.0")) as ws:
+        with caplog.at_level(logging.ERROR):
+            await ws.send_str(f'["1","1","test:j","phx_join",{json.dumps(join_payload)}]')
+            assert await receive(ws) == \
+                '["1","1","test:j","phx_reply",{"status":"error","response":{"reason":"join crashed"}}]'
+        assert "bytes are not JSON" in caplog.text
+        await ws.send_str('[null,"2","phoenix","heartbeat",{}]')
+        assert await receive(ws) == '[null,"2","phoenix","phx_reply",{"status":"ok","response":{}}]'
+        assert server.app[PHOENIX].live_actors() == LiveActors(sockets=1, channels=0)
+        assert server.app[PUBSUB].subscribers("test:j") == 0
+
+
+async def test_a_bug_in_the_sockets_own_work_closes_it_with_1011_logged_once(server, session, account, caplog):
+    async with session.ws_connect(url(server, token=account.token, vsn="2.0.0")) as ws:
+        with caplog.at_level(logging.ERROR):
+            await ws.send_str('["1","1","broken:1","phx_join",{}]')
+            assert await closed(ws) == (1011, "internal error")
+    await no_sockets_left(server)
+    [crash] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert crash.getMessage() == f"socket of user {account.user.id} crashed"
+    assert "channel class broken on purpose" in caplog.text
 
 
 def subprotocol(token: str) -> str:

@@ -3,7 +3,9 @@
 Its mailbox takes the client's pushes for the topic and the PubSub broadcasts the channel subscribed to.
 It exits normally on ``phx_leave`` or when stopped, and abnormally when a handler raises or its mailbox
 overflows (a handler too slow for the broadcasts it gets); either way it tells its socket with
-:class:`ChannelExited`, and the socket tells the client (``phx_close`` or ``phx_error``).
+:class:`ChannelExited`, and the socket tells the client (``phx_close`` or ``phx_error``). A join that ends
+without answering (its reply could not even be encoded) is answered ``join crashed`` and counts as refused,
+so the socket waiting on it always carries on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sfa.web.phoenix.message import Message, Outgoing, Payload, Reply
 log = logging.getLogger(__name__)
 
 LEGAL_RESULTS = "None, Ok(response) or Error(response)"
+JOIN_CRASHED = {"reason": "join crashed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class ChannelServer:
         """
         joined: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(payload, ref, joined), name=f"channel {self.topic}")
+        self._task.add_done_callback(lambda task: self._on_stopped(task, ref, joined))
         return await joined
 
     def send(self, message: Message | Broadcast) -> None:
@@ -80,21 +84,22 @@ class ChannelServer:
         except JoinRefused as refused:
             self._reply(ref, "error", refused.response)
             log.info("join %s refused in %.1f ms: %s", self.topic, _ms_since(started), refused.response)
-            joined.set_result(False)
+            _settle(joined, False)
             return
         except Exception:
             log.exception("join %s crashed", self.topic)
-            self._reply(ref, "error", {"reason": "join crashed"})
-            joined.set_result(False)
+            self._reply(ref, "error", JOIN_CRASHED)
+            _settle(joined, False)
             return
-        subscriptions = [self.channel.context.pubsub.subscribe(topic, self.send)
-                         for topic in self.channel.subscriptions()]
-        self._reply(ref, "ok", response)
-        joined.set_result(True)
-        log.info("joined %s as user %s in %.1f ms", self.topic, self.channel.context.user.id,
-                 _ms_since(started))
+        subscriptions = []
         crashed = True
         try:
+            subscriptions = [self.channel.context.pubsub.subscribe(topic, self.send)
+                             for topic in self.channel.subscriptions()]
+            self._reply(ref, "ok", response)
+            _settle(joined, True)
+            log.info("joined %s as user %s in %.1f ms", self.topic, self.channel.context.user.id,
+                     _ms_since(started))
             await self._serve()
             crashed = False
         except asyncio.CancelledError:
@@ -105,7 +110,17 @@ class ChannelServer:
         finally:
             for subscription in subscriptions:
                 subscription.cancel()
-            self._on_exit(ChannelExited(self, crashed))
+            if joined.done():
+                self._on_exit(ChannelExited(self, crashed))
+
+    def _on_stopped(self, task: asyncio.Task[None], ref: str | None, joined: asyncio.Future[bool]) -> None:
+        """An exception that escaped the actor is logged; a join it never answered is answered here."""
+        crash = None if task.cancelled() else task.exception()
+        if crash is not None:
+            log.error("channel %s crashed", self.topic, exc_info=crash)
+        if not joined.done():
+            self._reply(ref, "error", JOIN_CRASHED)
+            _settle(joined, False)
 
     async def _join(self, payload: Payload) -> dict:
         response = await self.channel.join(payload)
@@ -148,6 +163,12 @@ class ChannelServer:
 
     def _reply(self, ref: str | None, status: str, response: Payload) -> None:
         self._send(Reply(self.topic, status, response, ref, self.join_ref))
+
+
+def _settle(joined: asyncio.Future[bool], outcome: bool) -> None:
+    """Answer the socket's wait, unless the socket stopped waiting (it was closed meanwhile)."""
+    if not joined.done():
+        joined.set_result(outcome)
 
 
 def _ms_since(started: float) -> float:

@@ -1,5 +1,6 @@
 """The socket endpoint at ``/socket`` (Phoenix's ``socket "/socket", UserSocket``): negotiates the
-serializer, authenticates the connection, and keeps the live sockets so a shutdown can close them.
+serializer, authenticates the connection, and keeps the live sockets so a shutdown can close them (and an
+operator can count them, with the channels they hold: :meth:`PhoenixEndpoint.live_actors`).
 
 Like a Phoenix socket with an ``id``, every socket listens on ``users_socket:<user_id>``: a ``disconnect``
 broadcast there (a suspension, from any node) closes all of that user's sockets with 1001.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -40,6 +42,12 @@ def disconnect_user(user_id: int) -> Broadcast:
     return Broadcast(socket_topic(user_id), DISCONNECT, {})
 
 
+@dataclass(frozen=True, slots=True)
+class LiveActors:
+    sockets: int
+    channels: int
+
+
 class PhoenixEndpoint:
     def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
                  pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float,
@@ -52,6 +60,7 @@ class PhoenixEndpoint:
         self._database = database
         self._pubsub = pubsub
         self.sockets: set[PhoenixSocket] = set()
+        """Every socket whose actor has not stopped yet (it leaves once the actor and its channels have)."""
 
     async def connect(self, request: web.Request, params: dict[str, str], *,
                       limits: SocketLimits | None = None) -> PhoenixSocket | None:
@@ -85,9 +94,12 @@ class PhoenixEndpoint:
             subscription.cancel()
             self.sockets.discard(socket)
 
-        socket.closed.add_done_callback(forget)
-        socket.start()
+        socket.start().add_done_callback(forget)
         return socket
+
+    def live_actors(self) -> LiveActors:
+        """How many socket actors run now, and how many channel actors they hold."""
+        return LiveActors(len(self.sockets), sum(socket.channel_count for socket in self.sockets))
 
     async def shutdown(self, app: web.Application | None = None) -> None:
         """Close every socket as a draining Phoenix endpoint does (code 1012); clients reconnect elsewhere."""

@@ -10,6 +10,10 @@ from sfa.pubsub import Broadcast
 Payload = dict[str, Any] | bytes
 """A JSON object, or the raw bytes of a V2 binary frame."""
 
+MAX_FIELD_BYTES = 255
+"""The longest ``topic``, ``event``, ``ref`` or ``join_ref`` in UTF-8: what a V2 binary frame's header can
+carry, so that any frame a client may send can be answered in either form."""
+
 
 class InvalidMessage(ValueError):
     """A frame the serializer cannot read: the client's mistake, answered or dropped, never a crash."""

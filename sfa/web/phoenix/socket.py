@@ -4,6 +4,10 @@ The transport hands it the client's frames with :meth:`PhoenixSocket.receive` an
 :attr:`PhoenixSocket.outbox`. The actor decodes each frame, answers heartbeats, starts a
 :class:`ChannelServer` per joined topic and routes pushes to it. The outbox is bounded: a client that reads
 too slowly to keep up is disconnected (with the reason logged) rather than buffered without limit.
+
+Every frame gets an answer or a close: a frame that does not decode closes the socket with 1007, and
+whatever ends the actor's task (an exception while handling a frame included) closes it with 1011 if it
+was not closed already, so no transport holds a connection whose actor is gone.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sfa.web.phoenix.serializers import Serializer
 log = logging.getLogger(__name__)
 
 # Close codes: RFC 6455's, and what Phoenix uses when it drains on shutdown.
-NORMAL, GOING_AWAY, INVALID_DATA, TRY_AGAIN_LATER, DRAINING = 1000, 1001, 1007, 1013, 1012
+NORMAL, GOING_AWAY, INVALID_DATA, INTERNAL_ERROR, TRY_AGAIN_LATER, DRAINING = 1000, 1001, 1007, 1011, 1013, 1012
 INBOX_HIGH_WATER = 100
 
 
@@ -61,8 +65,16 @@ class PhoenixSocket:
         self._last_heard = asyncio.get_running_loop().time()
         self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
+    @property
+    def channel_count(self) -> int:
+        """The channel actors this socket started that have not stopped yet."""
+        return len(self._servers)
+
+    def start(self) -> asyncio.Task[None]:
+        """Start the actor; the task it returns ends only after :attr:`closed` is set."""
         self._task = asyncio.create_task(self._run(), name=f"socket of user {self.context.user.id}")
+        self._task.add_done_callback(self._on_stopped)
+        return self._task
 
     async def wait_stopped(self) -> None:
         """Until the actor and every channel it started have stopped."""
@@ -119,6 +131,16 @@ class PhoenixSocket:
             for topic in self._channels:
                 self._tell_session(Unsubscribe(topic))
             await asyncio.gather(*(server.stop() for server in self._servers), return_exceptions=True)
+            self._servers.clear()
+
+    def _on_stopped(self, task: asyncio.Task[None]) -> None:
+        """However the actor ended, its connection closes: 1011 when nothing had closed it (our bug)."""
+        crash = None if task.cancelled() else task.exception()
+        if crash is not None:
+            log.error("socket of user %s crashed", self.context.user.id, exc_info=crash)
+        elif not self.closed.done():
+            log.error("socket of user %s stopped without being closed", self.context.user.id)
+        self.close(INTERNAL_ERROR, "internal error")
 
     async def _next(self) -> Incoming | ChannelExited | None:
         """The next message, or None after closing the socket for silence."""
@@ -138,11 +160,8 @@ class PhoenixSocket:
         return message
 
     async def _on_frame(self, frame: str | bytes) -> None:
-        try:
-            message = self.serializer.decode(frame)
-        except InvalidMessage as exc:
-            log.warning("socket of user %s closed: unreadable frame (%s)", self.context.user.id, exc)
-            self.close(INVALID_DATA, f"invalid frame: {exc}"[:120])
+        message = self._decode(frame)
+        if message is None:
             return
         match message:
             case Message(topic="phoenix", event="heartbeat", ref=ref):
@@ -155,6 +174,23 @@ class PhoenixSocket:
                 self.push(Reply(topic, "ok", {}, ref, join_ref))
             case Message(topic=topic, ref=ref, join_ref=join_ref):
                 self.push(Reply(topic, "error", {"reason": "unmatched topic"}, ref, join_ref))
+
+    def _decode(self, frame: str | bytes) -> Message | None:
+        """The client's frame as a Message, or None after closing with 1007 because it is not one.
+
+        Whatever the client sent, decoding it is where its bytes meet our code: an exception other than
+        InvalidMessage is a serializer bug (logged with its traceback), but the frame is still unreadable.
+        """
+        try:
+            return self.serializer.decode(frame)
+        except InvalidMessage as exc:
+            log.warning("socket of user %s closed: unreadable frame (%s)", self.context.user.id, exc)
+            self.close(INVALID_DATA, f"invalid frame: {exc}"[:120])
+        except Exception:
+            log.exception("socket of user %s closed: the V%s serializer failed on a frame", self.context.user.id,
+                          self.serializer.vsn)
+            self.close(INVALID_DATA, "invalid frame")
+        return None
 
     def _forward(self, server: ChannelServer, message: Message) -> None:
         # A push for an earlier join of the topic (a stale join_ref) is dropped, as Phoenix does.
@@ -192,9 +228,9 @@ class PhoenixSocket:
     async def _replace(self, old: ChannelServer) -> None:
         """A second join of a joined topic: the old channel stops and its client hears ``phx_close``."""
         log.info("duplicate join of %s: closing join %s", old.topic, old.join_ref)
-        self._servers.discard(old)
         self._tell_session(Unsubscribe(old.topic))
         await old.stop()
+        self._servers.discard(old)
         self.push(Message(old.topic, "phx_close", {}, old.join_ref, old.join_ref))
 
     def _on_channel_exit(self, exited: ChannelExited) -> None:

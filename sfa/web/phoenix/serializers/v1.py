@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sfa.pubsub import Broadcast
 from sfa.web.phoenix.message import InvalidMessage, Message, Outgoing, Reply
-from sfa.web.phoenix.serializers.json import dumps, loads, require_object, require_text
+from sfa.web.phoenix.serializers.json import client_message, dumps, loads
 
 REQUIRED_KEYS = ("topic", "event", "payload", "ref")
 
@@ -21,8 +21,8 @@ class V1JSONSerializer:
         missing = [key for key in REQUIRED_KEYS if key not in fields]
         if missing:
             raise InvalidMessage(f"missing key {', '.join(missing)}")
-        return Message(require_text(fields["topic"], "topic"), require_text(fields["event"], "event"),
-                       require_object(fields["payload"]), fields["ref"], fields.get("join_ref"))
+        return client_message(fields["topic"], fields["event"], fields["payload"], fields["ref"],
+                              fields.get("join_ref"))
 
     def encode(self, message: Outgoing) -> str:
         """The object; ``join_ref`` is never sent, as V1 clients do not know it."""

@@ -12,11 +12,10 @@ Binary layouts (sizes are ``uint8``; the payload is the rest of the frame):
 from __future__ import annotations
 
 from sfa.pubsub import Broadcast
-from sfa.web.phoenix.message import InvalidMessage, Message, Outgoing, Reply
-from sfa.web.phoenix.serializers.json import dumps, loads, require_object, require_text
+from sfa.web.phoenix.message import MAX_FIELD_BYTES, InvalidMessage, Message, Outgoing, Reply
+from sfa.web.phoenix.serializers.json import client_message, dumps, loads
 
 PUSH, REPLY, BROADCAST = 0, 1, 2
-MAX_FIELD = 255
 
 
 class V2JSONSerializer:
@@ -30,8 +29,7 @@ class V2JSONSerializer:
         if not isinstance(fields, list) or len(fields) < 5:
             raise InvalidMessage("a V2 frame is a JSON array [join_ref, ref, topic, event, payload]")
         join_ref, ref, topic, event, payload = fields[:5]
-        return Message(require_text(topic, "topic"), require_text(event, "event"), require_object(payload),
-                       ref, join_ref)
+        return client_message(topic, event, payload, ref, join_ref)
 
     def encode(self, message: Outgoing) -> str | bytes:
         match message:
@@ -53,8 +51,8 @@ class V2JSONSerializer:
 def _binary(kind: int, fields: tuple[str | None, ...], data: bytes) -> bytes:
     encoded = [("" if value is None else str(value)).encode() for value in fields]
     for value, name in zip(encoded, fields, strict=True):
-        if len(value) > MAX_FIELD:
-            raise ValueError(f"unable to encode {name!r} in a binary frame: longer than {MAX_FIELD} bytes")
+        if len(value) > MAX_FIELD_BYTES:
+            raise ValueError(f"unable to encode {name!r} in a binary frame: longer than {MAX_FIELD_BYTES} bytes")
     return bytes([kind, *map(len, encoded)]) + b"".join(encoded) + data
 
 

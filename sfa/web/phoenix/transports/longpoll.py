@@ -138,7 +138,7 @@ async def _post(request: web.Request) -> web.Response:
         return reply({"status": 410})
     try:
         frames = _frames(request.content_type, await request.text())
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, LookupError) as exc:  # LookupError: a charset Python does not know
         log.info("long-poll: unreadable POST (%s)", exc)
         return reply({"status": 400})
     try:

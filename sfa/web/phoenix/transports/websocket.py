@@ -3,6 +3,10 @@
 The auth token arrives as the ``token`` query parameter or, from the ``authToken`` client option, as the
 subprotocol ``base64url.bearer.phx.<base64url token>`` beside ``phoenix`` (which we echo). A refused
 connection gets HTTP 403 before any upgrade.
+
+The connection lives exactly as long as its socket actor: when the actor closes (or ends in any way, see
+:meth:`PhoenixSocket.start`) the client gets a close frame with the actor's code, and when the client goes
+or our reader or writer fails (1011, logged), the actor is closed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from sfa.web.keys import PHOENIX
-from sfa.web.phoenix.socket import NORMAL, Closed, PhoenixSocket
+from sfa.web.phoenix.socket import INTERNAL_ERROR, NORMAL, Closed, PhoenixSocket
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +63,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
-    reader = asyncio.create_task(_read(ws, socket))
-    writer = asyncio.create_task(_write(ws, socket))
+    reader = asyncio.create_task(_read(ws, socket), name="websocket reader")
+    writer = asyncio.create_task(_write(ws, socket), name="websocket writer")
     try:
         await asyncio.wait((reader, writer, socket.closed), return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (reader, writer):
+            _close_if_failed(task, socket)
         socket.close(NORMAL, "client went away")
         for task in (reader, writer):
             task.cancel()
@@ -71,6 +77,16 @@ async def _serve(request: web.Request, ws: web.WebSocketResponse, socket: Phoeni
         await socket.wait_stopped()
         closed = socket.closed.result()
         await _close(request, ws, closed)
+
+
+def _close_if_failed(task: asyncio.Task[None], socket: PhoenixSocket) -> None:
+    """A reader or writer that raised, other than for the connection dropping, is our bug."""
+    if not task.done() or task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None and not isinstance(failure, ConnectionError):
+        log.error("socket of user %s closed: %s failed", socket.context.user.id, task.get_name(), exc_info=failure)
+        socket.close(INTERNAL_ERROR, "internal error")
 
 
 async def _read(ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
