@@ -25,6 +25,7 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
+from tests.lalalai.fake_lalalai import FakeLalalai, served
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -146,6 +147,13 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+async def lalalai() -> AsyncIterator[FakeLalalai]:
+    """The fake lalal.ai on a real local socket."""
+    async with served() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 from aiohttp import BodyPartReader, MultipartReader
 
 from sfa.db.database import Database
+from sfa.db.text import UNSTORABLE_MESSAGE, storable, without_unstorable
 from sfa.tracks.audio import AudioInfo, NotAudio
 from sfa.tracks.decoders import DecoderPool
 from sfa.tracks.files import original_path, promote, temp_path
@@ -61,6 +62,8 @@ async def receive(reader: MultipartReader, data_dir: Path, max_bytes: int, decod
                 if len(text) > MAX_TEXT_FIELD:
                     raise BadUpload(part.name, f"must be at most {MAX_TEXT_FIELD} bytes")
                 fields[part.name] = text.decode("utf-8", errors="replace")
+                if not storable(fields[part.name]):
+                    raise BadUpload(part.name, UNSTORABLE_MESSAGE)
         if temp is None:
             raise BadUpload("file", "is required (a multipart field named file)")
         try:
@@ -102,5 +105,5 @@ async def save_track(database: Database, data_dir: Path, user_id: int, upload: U
 
 def _title_from(filename: str | None) -> str:
     # aiohttp's client (like some others) percent-encodes the filename in Content-Disposition.
-    stem = PurePosixPath(unquote(filename or "").replace("\\", "/")).stem.strip()
+    stem = PurePosixPath(without_unstorable(unquote(filename or "")).replace("\\", "/")).stem.strip()
     return stem[:MAX_TITLE] or "Untitled"

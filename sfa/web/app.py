@@ -22,17 +22,17 @@ from sfa.web.api import (
     download,
     jobs,
     lalalai,
+    openapi,
     processing,
     tracks,
 )
-from sfa.web.auth import authenticate_socket
+from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY
 from sfa.web.pages import accounts, home
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
-SESSION_COOKIE = "_sfa_session"
 SESSION_MAX_AGE_S = 60 * 24 * 3600
 
 
@@ -60,7 +60,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
-                   analysis, processing, lalalai, agents, admin_llm):
+                   analysis, processing, lalalai, agents, admin_llm, openapi):
         app.add_routes(module.routes)
     phoenix.setup(app, authenticate=authenticate_socket)
     return app

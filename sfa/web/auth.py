@@ -27,6 +27,7 @@ from sfa.web.keys import DATABASE, SOCKET_TOKEN_KEY
 USER = web.RequestKey("user", object)
 CREDENTIAL_PROBLEM = web.RequestKey("credential_problem", str)
 SESSION_TOKEN = "session_token"
+SESSION_COOKIE = "_sfa_session"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from sfa.db.text import UNSTORABLE_MESSAGE, all_storable, storable
 from sfa.web.errors import APIError, BadRequest, NotFound, code_for
 from sfa.web.request_id import request_id
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/export/", "/files/")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Far past any real list, yet small enough that the row offset it makes fits PostgreSQL's bigint.
+MAX_PAGE = 10**9
 
 
 def is_api(request: web.Request) -> bool:
@@ -40,14 +43,14 @@ def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
 
 
 def pagination(request: web.Request) -> tuple[int, int]:
-    """``page`` (>= 1) and ``page_size`` (1..100, default 20) from the query; 400 on anything else."""
+    """``page`` (1..MAX_PAGE) and ``page_size`` (1..100, default 20) from the query; 400 on anything else."""
     try:
         page = int(request.query.get("page", 1))
         page_size = int(request.query.get("page_size", DEFAULT_PAGE_SIZE))
     except ValueError:
         raise BadRequest("page and page_size must be integers") from None
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise BadRequest(f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page must be 1..{MAX_PAGE} and page_size 1..{MAX_PAGE_SIZE}")
     return page, page_size
 
 
@@ -73,9 +76,21 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON: nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object")
+    if not all_storable(body):
+        raise BadRequest(f"malformed JSON: {UNSTORABLE_MESSAGE}")
     return body
+
+
+def text_query(request: web.Request, name: str) -> str | None:
+    """A text query parameter, stripped; None when absent or blank, 400 when it cannot be stored."""
+    value = request.query.get(name, "").strip()
+    if not storable(value):
+        raise BadRequest(f"{name}: {UNSTORABLE_MESSAGE}")
+    return value or None
 
 
 @web.middleware

@@ -20,6 +20,9 @@ from sfa.web.auth import current_user
 from sfa.web.envelope import path_id
 from sfa.web.errors import NotFound
 from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.openapi import Reply, file_reply, operation
+from sfa.web.openapi.components import ANALYSIS_FIELDS
+from sfa.web.openapi.schema import STRING, obj
 
 routes = web.RouteTableDef()
 
@@ -72,6 +75,7 @@ def _stem_file(data_dir: Path, stem: store.Stem) -> Path | None:
 
 
 @routes.get("/export/stem/{id}")
+@operation("Download one stem's audio file", tag="exports", replies=file_reply("the stem", "audio/*"))
 async def stem(request: web.Request) -> web.StreamResponse:
     user = await current_user(request)
     found = await store.get_stem(request.app[DATABASE], user.id, path_id(request))
@@ -84,6 +88,8 @@ async def stem(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/export/stems/{track_id}")
+@operation("Download every stem of a track as one zip", tag="exports",
+           replies=file_reply("a zip of the stems, stored uncompressed", "application/zip"))
 async def stems_zip(request: web.Request) -> web.StreamResponse:
     track = await _owned_track(request)
     data_dir = request.app[CONFIG].data_dir
@@ -109,6 +115,8 @@ async def stems_zip(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/export/analysis/{track_id}")
+@operation("Download a track's latest analysis as a JSON file", tag="exports",
+           replies=Reply(200, "the analysis", {"application/json": obj(ANALYSIS_FIELDS | {"title": STRING})}))
 async def analysis(request: web.Request) -> web.Response:
     track = await _owned_track(request)
     found = await store.latest_analysis(request.app[DATABASE], track.id)
@@ -120,6 +128,8 @@ async def analysis(request: web.Request) -> web.Response:
 
 
 @routes.get("/files/{path:.+}")
+@operation("One of the caller's files (a track's audio or a stem)", tag="exports",
+           replies=file_reply("the file", "audio/*", "application/octet-stream"))
 async def owned_file(request: web.Request) -> web.StreamResponse:
     user = await current_user(request)
     located = files.owned_file(request.app[CONFIG].data_dir, request.match_info["path"])

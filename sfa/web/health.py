@@ -4,11 +4,17 @@ failed otherwise (a load balancer takes the node out, an operator reads why)."""
 from aiohttp import web
 
 from sfa.web.keys import ACTOR_TREE, CONFIG, DATABASE
+from sfa.web.openapi import Reply, operation
+from sfa.web.openapi.schema import obj
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/health")
+@operation("Liveness: the database and the worker tree", tag="meta", authenticated=False,
+           replies=(Reply(200, "healthy", {"application/json": obj({"status": {"const": "ok"}})}),
+                    Reply(503, "degraded", {"application/json": obj({"status": {"const": "degraded"},
+                                                                     "checks": {"type": "object"}})})))
 async def health(request: web.Request) -> web.Response:
     checks = {"database": await request.app[DATABASE].ping(request.app[CONFIG].health_timeout_s)}
     if (tree := request.app.get(ACTOR_TREE)) is not None:

@@ -170,6 +170,7 @@ async def test_what_is_not_audio_fails_without_retry(server, audio_server, downl
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"url": "ftp://example.com/a.wav"}, "url"), ({"url": "not a url"}, "url"), ({}, "url"),
+    ({"url": "http://[::1"}, "url"), ({"url": "HTTP://example.com/a b.wav"}, "url"),
     ({"url": "http://example.com/a.wav", "quality": "ultra"}, "quality"),
 ])
 async def test_bad_download_requests_are_422(client, make_account, body, field):

@@ -1,20 +1,9 @@
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from sfa.config import Config
 from tests.lalalai.fake_lalalai import KEY, FakeLalalai
-
-
-@pytest.fixture
-async def lalalai() -> AsyncIterator[FakeLalalai]:
-    """The fake lalal.ai on a real local socket."""
-    fake = FakeLalalai()
-    async with TestServer(fake.app()) as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
-        yield fake
 
 
 @pytest.fixture

@@ -111,6 +111,7 @@ async def test_separation_needs_the_pro_role(client, make_account):
 @pytest.mark.parametrize(("body", "fields"), [
     ({"track_id": "x"}, {"track_id"}),
     ({"track_id": 1, "model": "nope"}, {"model"}),
+    ({"track_id": 1, "model": {}, "engine": []}, {"model", "engine"}),
     ({"track_id": 1, "engine": "cloud"}, {"engine"}),
     ({"track_id": 1, "engine": "lalalai"}, {"engine"}),
 ])

@@ -43,6 +43,33 @@ async def test_upload_takes_title_field(client, make_account):
     assert track["title"] == "Given Title"
 
 
+async def test_upload_text_postgresql_cannot_store_is_422_and_a_filename_loses_it(client, make_account, config):
+    account = await make_account()
+
+    refused = await client.post("/api/tracks", data=form(audio_bytes(), artist="a\x00b"), headers=account.headers)
+    # By hand: aiohttp's client would percent-encode the % itself.
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="So%00ng.wav"\r\n\r\n'
+            + audio_bytes() + b"\r\n--b--\r\n")
+    created = await client.post("/api/tracks", data=body, headers={
+        **account.headers, "Content-Type": "multipart/form-data; boundary=b"})
+
+    assert refused.status == 422
+    assert (await refused.json())["details"] == {
+        "artist": ["text must not contain NUL characters or unpaired surrogates"]}
+    assert list((config.data_dir / "tmp").iterdir()) == []
+    assert created.status == 201 and (await created.json())["data"]["title"] == "Song"
+
+
+async def test_a_multipart_part_with_broken_headers_is_400(client, make_account):
+    body = b"--b\r\n\xc2\xa3\xf2--b--\r\n"
+    response = await client.post("/api/tracks", data=body, headers={
+        **(await make_account()).headers, "Content-Type": "multipart/form-data; boundary=b"})
+
+    assert response.status == 400
+    assert await response.json() == {"error": "malformed multipart body: a part's headers are invalid",
+                                      "code": "BAD_REQUEST"}
+
+
 @pytest.mark.parametrize("payload", [b"not audio at all" * 100, b"RIFF" + b"\x00" * 4000,
                                      audio_bytes("flac")[:200]], ids=["text", "bad-wav", "truncated-flac"])
 async def test_corrupt_or_non_audio_upload_is_422(client, make_account, config, payload):

@@ -60,6 +60,28 @@ async def test_json_that_is_not_an_object_is_a_400(client, body):
     assert await response.json() == {"error": "expected a JSON object", "code": "BAD_REQUEST"}
 
 
+@pytest.mark.parametrize(("body", "error"), [
+    ('{"title": "a\\u0000b"}', "malformed JSON: text must not contain NUL characters or unpaired surrogates"),
+    ('{"tags": ["\\ud800"]}', "malformed JSON: text must not contain NUL characters or unpaired surrogates"),
+    ('{"\\u0000": 1}', "malformed JSON: text must not contain NUL characters or unpaired surrogates"),
+    ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "malformed JSON: nested too deeply"),
+])
+async def test_json_postgresql_cannot_store_or_python_cannot_nest_is_a_400(client, body, error):
+    response = await client.post("/api/test/echo", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 400
+    assert await response.json() == {"error": error, "code": "BAD_REQUEST"}
+
+
+async def test_a_query_postgresql_cannot_store_is_a_400(client, make_account):
+    account = await make_account()
+
+    response = await client.get("/api/tracks?q=a%00b", headers=account.headers)
+
+    assert response.status == 400
+    assert (await response.json())["error"] == "q: text must not contain NUL characters or unpaired surrogates"
+
+
 async def test_a_json_object_passes_through(client):
     response = await client.post("/api/test/echo", json={"title": "ok"})
 

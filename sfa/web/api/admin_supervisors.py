@@ -12,11 +12,15 @@ from sfa.web.auth import require_role
 from sfa.web.envelope import data
 from sfa.web.errors import APIError
 from sfa.web.keys import ACTOR_TREE
+from sfa.web.openapi import data_reply, operation
+from sfa.web.openapi.components import SUPERVISION_TREE
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/admin/supervisors")
+@operation("The live supervision tree (admin)", tag="admin", errors=(503,),
+           replies=data_reply(SUPERVISION_TREE, "the tree's snapshot"))
 @require_role("admin")
 async def supervisors(request: web.Request) -> web.Response:
     tree = request.app.get(ACTOR_TREE)

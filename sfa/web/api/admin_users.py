@@ -12,6 +12,8 @@ from sfa.web.auth import Forbidden, current_user, require_role
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import DATABASE, PUBSUB
+from sfa.web.openapi import PAGINATION, data_reply, operation, page_reply
+from sfa.web.openapi.components import USER, USER_CHANGES
 from sfa.web.phoenix.endpoint import disconnect_user
 
 routes = web.RouteTableDef()
@@ -20,6 +22,8 @@ CHANGEABLE = ("role", "status")
 
 
 @routes.get("/api/admin/users")
+@operation("Every user with role and status (admin)", tag="admin", query=PAGINATION,
+           replies=page_reply(USER, "one page of users"))
 @require_role("admin")
 async def index(request: web.Request) -> web.Response:
     page, page_size = pagination(request)
@@ -49,6 +53,8 @@ def _changes(body: dict) -> dict[str, str]:
 
 
 @routes.patch("/api/admin/users/{id}")
+@operation("Change a user's role or status (admin)", tag="admin", body=USER_CHANGES,
+           replies=data_reply(USER, "the changed user"))
 @require_role("admin")
 async def update(request: web.Request) -> web.Response:
     actor = await current_user(request)

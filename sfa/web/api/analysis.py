@@ -14,6 +14,9 @@ from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import DATABASE
+from sfa.web.openapi import Link, data_reply, operation
+from sfa.web.openapi.components import ANALYSIS, ANALYSIS_RESULT, ANALYZE_REQUEST, JOB_STARTED, JOB_STATE_FIELDS
+from sfa.web.openapi.schema import nullable, obj
 
 routes = web.RouteTableDef()
 
@@ -34,6 +37,12 @@ def analysis_request(body: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 @routes.post("/api/analysis/analyze")
+@operation("Analyse one of the caller's tracks in an analysis worker", tag="analysis", body=ANALYZE_REQUEST,
+           errors=(404,),
+           replies=data_reply(JOB_STARTED, "the queued job", status=201, links={
+               "GetAnalysisJob": Link("analysis_show_job", {"id": "$response.body#/data/job_id"}),
+               "GetTrackAnalysis": Link("analysis_show_track_analysis",
+                                        {"track_id": "$response.body#/data/track_id"})}))
 async def analyze(request: web.Request) -> web.Response:
     user = await current_user(request)
     track_id, features = analysis_request(await json_body(request))
@@ -42,6 +51,8 @@ async def analyze(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/analysis/job/{id}")
+@operation("An analysis job's status, progress and result", tag="analysis",
+           replies=data_reply(obj(JOB_STATE_FIELDS | {"result": nullable(ANALYSIS_RESULT)}), "the job"))
 async def show_job(request: web.Request) -> web.Response:
     user = await current_user(request)
     job = await get_job(request.app[DATABASE], user.id, path_id(request))
@@ -52,6 +63,7 @@ async def show_job(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/analysis/{track_id}")
+@operation("The track's latest stored analysis", tag="analysis", replies=data_reply(ANALYSIS, "the analysis"))
 async def show_track_analysis(request: web.Request) -> web.Response:
     user = await current_user(request)
     async with request.app[DATABASE].pool.acquire() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -14,17 +15,27 @@ from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.openapi import Link, data_reply, operation, track_links
+from sfa.web.openapi.components import COUNT, JOB_STARTED, JOB_STATE_FIELDS
+from sfa.web.openapi.schema import STRING, enum, nullable, obj, string
 
 routes = web.RouteTableDef()
 
 MAX_URL = 2048
+# One rule for the handler and the document: a lower-case http(s) scheme, an ASCII host name or IPv4
+# address (IDNs in punycode), an optional port, then anything but controls and spaces.
+WEB_URL = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\\x00-\\x20\\x7f]*)?$"
+DOWNLOAD_REQUEST = obj({"url": string(1, MAX_URL, pattern=WEB_URL)}, {"quality": enum(QUALITIES)}, closed=False)
+
+
+def _web_url(url: str) -> bool:
+    return re.fullmatch(WEB_URL, url) is not None
 
 
 def download_request(body: dict[str, Any]) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
-    if not isinstance(url, str) or len(url) > MAX_URL or urlsplit(url).scheme not in ("http", "https") \
-            or not urlsplit(url).hostname:
+    if not isinstance(url, str) or len(url) > MAX_URL or not _web_url(url):
         errors["url"] = [f"must be an http or https URL of at most {MAX_URL} characters"]
     if quality not in QUALITIES:
         errors["quality"] = [f"must be one of {', '.join(QUALITIES)}"]
@@ -48,6 +59,12 @@ async def start_download(app: web.Application, user_id: int, url: str, quality: 
 
 
 @routes.post("/api/download/track")
+@operation("Download a URL into a new track", tag="download", body=DOWNLOAD_REQUEST,
+           replies=data_reply(JOB_STARTED, "the new track's queued download job", status=201, links={
+               **track_links("$response.body#/data/track_id"),
+               "GetDownloadJob": Link("download_show", {"id": "$response.body#/data/job_id"}),
+               "GetJob": Link("jobs_show", {"id": "$response.body#/data/job_id"}),
+               "CancelJob": Link("jobs_cancel", {"id": "$response.body#/data/job_id"})}))
 async def start(request: web.Request) -> web.Response:
     user = await current_user(request)
     url, quality = download_request(await json_body(request))
@@ -56,6 +73,8 @@ async def start(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/download/job/{id}")
+@operation("A download job's status and output", tag="download", replies=data_reply(
+    obj(JOB_STATE_FIELDS | {"output_path": nullable(STRING), "file_size": nullable(COUNT)}), "the job"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     job = await get_job(request.app[DATABASE], user.id, path_id(request))

@@ -11,11 +11,15 @@ from sfa.web.auth import current_user, require_role
 from sfa.web.envelope import data, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import DATABASE
+from sfa.web.openapi import PAGINATION, data_reply, operation, page_reply
+from sfa.web.openapi.components import JOB, QUEUE_OVERVIEW
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/jobs")
+@operation("The caller's jobs of every kind, newest first", tag="jobs", query=PAGINATION,
+           replies=page_reply(JOB, "one page of jobs"))
 async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
@@ -25,6 +29,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{id}")
+@operation("One job's status and progress", tag="jobs", replies=data_reply(JOB, "the job"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     job_id = path_id(request)
@@ -36,6 +41,8 @@ async def show(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/jobs/{id}")
+@operation("Cancel a job that has not started", tag="jobs", replies=data_reply(JOB, "the cancelled job"),
+           errors=(422,), description="A running or finished job cannot be cancelled: 422 on `status`.")
 async def cancel(request: web.Request) -> web.Response:
     """Cancel a job that has not started; one that runs or has finished is a 422."""
     user = await current_user(request)
@@ -53,6 +60,8 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/admin/jobs")
+@operation("Queue overview: jobs per queue and state, oldest waiting (admin)", tag="admin",
+           replies=data_reply(QUEUE_OVERVIEW, "the overview"))
 @require_role("admin")
 async def admin_overview(request: web.Request) -> web.Response:
     return data(await overview(request.app[DATABASE]))

@@ -13,6 +13,8 @@ from sfa.web.auth import require_role
 from sfa.web.envelope import data, json_body
 from sfa.web.errors import APIError, ValidationFailed
 from sfa.web.keys import CONFIG
+from sfa.web.openapi import data_reply, operation
+from sfa.web.openapi.schema import ANY, NUMBER, array, obj, string
 
 routes = web.RouteTableDef()
 
@@ -35,6 +37,8 @@ async def _call(function: Any, *args: Any) -> Any:
 
 
 @routes.get("/api/lalalai/quota")
+@operation("Minutes left on the server's lalal.ai license (pro)", tag="lalalai", errors=(502, 503),
+           replies=data_reply(obj({"minutes_left": NUMBER}), "the minutes left"))
 @require_role("pro")
 async def quota(request: web.Request) -> web.Response:
     client = _client(request)
@@ -42,6 +46,9 @@ async def quota(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/lalalai/cancel")
+@operation("Cancel lalal.ai tasks (pro)", tag="lalalai", errors=(502, 503), body=obj(
+    {"task_ids": array(string(1, 100), minItems=1, maxItems=MAX_TASKS)}, closed=False),
+           replies=data_reply(obj({"result": ANY}), "lalal.ai's answer"))
 @require_role("pro")
 async def cancel(request: web.Request) -> web.Response:
     client = _client(request)
@@ -53,6 +60,8 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/lalalai/cancel-all")
+@operation("Cancel every task of the server's lalal.ai license (admin)", tag="lalalai", errors=(502, 503),
+           replies=data_reply(obj({"result": ANY}), "lalal.ai's answer"))
 @require_role("admin")
 async def cancel_all(request: web.Request) -> web.Response:
     client = _client(request)

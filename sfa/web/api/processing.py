@@ -17,6 +17,9 @@ from sfa.web.auth import current_user, require_role
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.openapi import Link, data_reply, operation
+from sfa.web.openapi.components import JOB_STARTED_FIELDS, JOB_STATE_FIELDS, MODEL, SEPARATE_REQUEST, STEM
+from sfa.web.openapi.schema import STRING, array, enum, nullable, obj
 
 routes = web.RouteTableDef()
 
@@ -26,6 +29,8 @@ SELECT_JOB_STEMS = str(PostgreSQLQuery.from_(stems).select(*STEM_COLUMNS)
 
 
 @routes.get("/api/processing/models")
+@operation("The separation models and engines", tag="processing", replies=data_reply(
+    obj({"models": array(MODEL), "default": enum(MODELS), "engines": array(enum(ENGINES))}), "the models"))
 async def models(request: web.Request) -> web.Response:
     await current_user(request)
     hub = hub_dir()
@@ -38,7 +43,7 @@ def separation_request(body: dict[str, Any], lalalai_configured: bool) -> tuple[
     errors: dict[str, list[str]] = {}
     if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
         errors["track_id"] = ["must be the id of one of your tracks"]
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         errors["model"] = [f"must be one of {', '.join(MODELS)}"]
     if engine not in ENGINES:
         errors["engine"] = [f"must be one of {', '.join(ENGINES)}"]
@@ -50,6 +55,11 @@ def separation_request(body: dict[str, Any], lalalai_configured: bool) -> tuple[
 
 
 @routes.post("/api/processing/separate")
+@operation("Separate one of the caller's tracks into stems (pro)", tag="processing", body=SEPARATE_REQUEST,
+           errors=(404,),
+           replies=data_reply(obj(JOB_STARTED_FIELDS | {"model": enum(MODELS), "engine": enum(ENGINES)}),
+                              "the queued job", status=201, links={
+                                  "GetProcessingJob": Link("processing_show", {"id": "$response.body#/data/job_id"})}))
 @require_role("pro")
 async def separate(request: web.Request) -> web.Response:
     user = await current_user(request)
@@ -61,6 +71,9 @@ async def separate(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/processing/job/{id}")
+@operation("A separation job's status, progress and stems", tag="processing", replies=data_reply(
+    obj(JOB_STATE_FIELDS | {"message": STRING, "model": nullable(STRING), "engine": nullable(STRING),
+                            "stems": array(STEM)}), "the job"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     database = request.app[DATABASE]

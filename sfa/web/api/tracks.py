@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from sfa.tracks import files, store
 from sfa.tracks.metadata import changes_or_errors
-from sfa.tracks.upload import BadUpload, TooLarge, receive, save_track
+from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save_track
 from sfa.web.auth import current_user
-from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
+from sfa.web.envelope import data, json_body, page_meta, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE, DECODERS
+from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
+from sfa.web.openapi.components import TRACK, TRACK_CHANGES, TRACK_DETAIL
+from sfa.web.openapi.schema import STRING, obj, string
 
 routes = web.RouteTableDef()
 
@@ -21,21 +25,31 @@ MIB = 1 << 20
 FORM_OVERHEAD = 64 * 1024
 
 
+QUERY = Param("q", STRING, "only tracks whose title or artist contains this, ignoring case")
+UPLOAD = obj({"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+             {"title": string(max_length=MAX_TEXT_FIELD), "artist": string(max_length=MAX_TEXT_FIELD)})
+
+
 class PayloadTooLarge(APIError):
     status = 413
 
 
 @routes.get("/api/tracks")
+@operation("The caller's tracks, newest first", tag="tracks", query=(*PAGINATION, QUERY),
+           replies=page_reply(TRACK, "one page of tracks"))
 async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
-    q = request.query.get("q", "").strip() or None
+    q = text_query(request, "q")
     found, total = await store.list_tracks(request.app[DATABASE], user.id, q=q, offset=(page - 1) * page_size,
                                            limit=page_size)
     return data([track.to_json() for track in found], meta=page_meta(page, page_size, total))
 
 
 @routes.post("/api/tracks")
+@operation("Upload an audio file as a new track", tag="tracks", body=UPLOAD, body_media_type="multipart/form-data",
+           errors=(413,), replies=data_reply(TRACK, "the new track", status=201,
+                                             links=track_links("$response.body#/data/id")))
 async def upload(request: web.Request) -> web.Response:
     user = await current_user(request)
     config = request.app[CONFIG]
@@ -51,6 +65,8 @@ async def upload(request: web.Request) -> web.Response:
         raise too_large from None
     except BadUpload as exc:
         raise ValidationFailed({exc.field: [str(exc)]}) from None
+    except BadHttpMessage:
+        raise BadRequest("malformed multipart body: a part's headers are invalid") from None
     except ValueError as exc:
         raise BadRequest(f"malformed multipart body: {exc}") from None
     track = await save_track(request.app[DATABASE], config.data_dir, user.id, received)
@@ -58,6 +74,8 @@ async def upload(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/tracks/{id}")
+@operation("One track with its stems and analysis summary", tag="tracks",
+           replies=data_reply(TRACK_DETAIL, "the track"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     database = request.app[DATABASE]
@@ -71,6 +89,8 @@ async def show(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/tracks/{id}")
+@operation("Change a track's title, bpm, key or tags", tag="tracks", body=TRACK_CHANGES,
+           replies=data_reply(TRACK, "the changed track"))
 async def update(request: web.Request) -> web.Response:
     user = await current_user(request)
     track_id = path_id(request)
@@ -84,6 +104,7 @@ async def update(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/tracks/{id}")
+@operation("Delete a track and every file that belongs to it", tag="tracks", replies=no_content("deleted"))
 async def delete(request: web.Request) -> web.Response:
     user = await current_user(request)
     track_id = path_id(request)
