@@ -20,17 +20,39 @@ from sfa.agents.conversations import (
     list_conversations,
 )
 from sfa.agents.events import AgentStream
+from sfa.agents.messages import ASSISTANT, TOOL, USER
 from sfa.agents.orchestrator import Orchestrator
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE, LLM, PUBSUB
+from sfa.web.openapi import PAGINATION, data_reply, no_content, operation, page_reply
+from sfa.web.openapi.components import ID
+from sfa.web.openapi.schema import ANY, STRING, TIMESTAMP, array, component, enum, nullable, obj, string
 
 routes = web.RouteTableDef()
 
 MAX_MESSAGE = 4000
 CHAT_FIELDS = ("message", "conversation_id")
 TURN_FAILED = "the agent failed before finishing its reply; nothing of this turn was stored"
+
+OPEN_OBJECT = obj({}, closed=False)
+CONVERSATION_FIELDS = {"id": ID, "title": STRING, "inserted_at": TIMESTAMP, "last_message_at": TIMESTAMP}
+CONVERSATION = component("AgentConversation", obj(CONVERSATION_FIELDS))
+AGENT_MESSAGE = component("AgentMessage", obj({
+    "id": ID, "role": enum([USER, ASSISTANT, TOOL]), "content": STRING,
+    "tool_calls": array(obj({"id": STRING, "name": STRING, "arguments": OPEN_OBJECT})),
+    "tool_call_id": nullable(STRING), "name": nullable(STRING), "result": ANY, "agent": nullable(STRING),
+    "provider": nullable(STRING), "inserted_at": TIMESTAMP}))
+CONVERSATION_DETAIL = component("AgentConversationDetail",
+                                obj(CONVERSATION_FIELDS | {"messages": array(AGENT_MESSAGE)}))
+# A message with nothing but whitespace is refused, as str.strip() sees it.
+CHAT_REQUEST = component("AgentChatRequest", obj({"message": string(1, MAX_MESSAGE, pattern="\\S")},
+                                                 {"conversation_id": nullable(ID)}))
+CHAT_REPLY = component("AgentChatReply", obj({
+    "conversation_id": ID, "message_id": ID, "reply": STRING,
+    "actions": array(obj({"tool": STRING, "arguments": OPEN_OBJECT, "status": enum(["ok", "error"]),
+                          "result": OPEN_OBJECT}))}))
 
 
 def chat_request(body: dict[str, Any]) -> tuple[str, int | None]:
@@ -48,6 +70,8 @@ def chat_request(body: dict[str, Any]) -> tuple[str, int | None]:
 
 
 @routes.get("/api/agents/conversations")
+@operation("The caller's conversations with the agents, the latest message first", tag="agents",
+           query=PAGINATION, replies=page_reply(CONVERSATION, "one page of conversations"))
 async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
@@ -57,6 +81,8 @@ async def index(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/agents/conversations")
+@operation("Open an empty conversation (to join agents:<id> before the first message)", tag="agents",
+           replies=data_reply(CONVERSATION_DETAIL, "the new conversation", status=201))
 async def create(request: web.Request) -> web.Response:
     """An empty conversation, so a client can join its topic before sending the first message."""
     user = await current_user(request)
@@ -65,6 +91,8 @@ async def create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/agents/conversations/{id}")
+@operation("One of the caller's conversations, every message in order with tool calls and results",
+           tag="agents", replies=data_reply(CONVERSATION_DETAIL, "the conversation"))
 async def show(request: web.Request) -> web.Response:
     user = await current_user(request)
     database = request.app[DATABASE]
@@ -76,6 +104,7 @@ async def show(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/agents/conversations/{id}")
+@operation("Delete one of the caller's conversations", tag="agents", replies=no_content("deleted"))
 async def delete(request: web.Request) -> web.Response:
     user = await current_user(request)
     if not await delete_conversation(request.app[DATABASE], user.id, path_id(request)):
@@ -84,6 +113,9 @@ async def delete(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/agents/chat")
+@operation("Send the Orchestrator a message; the reply streams on agents:<conversation_id>", tag="agents",
+           body=CHAT_REQUEST, errors=(404,),
+           replies=data_reply(CHAT_REPLY, "the whole reply and the actions its tools took"))
 async def chat(request: web.Request) -> web.Response:
     user = await current_user(request)
     text, conversation_id = chat_request(await json_body(request))
