@@ -8,7 +8,8 @@ Both libraries get the same mono float32 signal and the same parameters: the fra
 warm-up (librosa's numba kernels compile on first use), the two libraries taking turns. "all features"
 is the sum of the per-feature rows, each library computing every feature from the signal. "analyze" is
 `sfa.dsp.analyze` on the stereo track (downmix, one STFT shared by every feature, streamed in
-stretches), set against that sum and, the strict comparison, against librosa computing the same
+stretches, including what librosa has no call for: tuning, tuned pitch classes and chords per beat),
+set against that sum and, the strict comparison, against librosa computing the same
 features from one shared STFT. On CuPy every sfa.dsp run ends with a device synchronisation, so
 kernels still queued count."""
 

@@ -183,3 +183,6 @@ def reap_session(session_id: int) -> None:
         log.warning("actor process %d outlived the actor system shutdown; killing it", process.pid)
         with contextlib.suppress(psutil.Error):
             process.send_signal(signal.SIGKILL)
+    # The session's leader is the admin, started as our own child: collect its exit status, or it stays a zombie.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(session_id, os.WNOHANG)

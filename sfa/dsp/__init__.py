@@ -6,7 +6,7 @@ from .chroma import chroma_filterbank, chroma_stft
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
 from .key import estimate_key, key_from_profile, key_scores
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, mfcc
-from .rhythm import beat_track, onset_strength, tempo
+from .rhythm import TempoEstimate, autocorrelation_tempo, beat_track, estimate_tempo, onset_strength, tempo
 from .spectrum import fft_frequencies, frame_parameters, power_to_db, stft
 
 __all__ = [
@@ -14,13 +14,16 @@ __all__ = [
     "FEATURE_GROUPS",
     "AudioDecodeError",
     "BackendUnavailableError",
+    "TempoEstimate",
     "analyze",
     "analyze_file",
     "array_module",
+    "autocorrelation_tempo",
     "beat_track",
     "chroma_filterbank",
     "chroma_stft",
     "estimate_key",
+    "estimate_tempo",
     "fft_frequencies",
     "frame_parameters",
     "get_xp",

@@ -19,12 +19,13 @@ import soundfile
 from .backend import get_xp, to_numpy
 from .chroma import chroma_stft
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
+from .harmony import beat_chords, tuned_pitch_classes
 from .key import key_from_profile
 from .mel import melspectrogram, mfcc
-from .rhythm import beat_track, onset_strength
+from .rhythm import beat_track, estimate_tempo, onset_strength
 from .spectrum import _signal, _spectrogram, frame_parameters, power_to_db
 
-FEATURE_GROUPS = ("tempo", "key", "energy", "spectral", "mfcc", "chroma")
+FEATURE_GROUPS = ("tempo", "key", "energy", "spectral", "mfcc", "chroma", "chords")
 _READ_BLOCK = 1 << 18
 _TOP_DB = 80.0
 
@@ -59,8 +60,10 @@ def analyze_file(
     """Summarise an audio file (anything libsndfile reads: WAV, FLAC, OGG, MP3...), reading it in blocks.
 
     `features` picks groups from `FEATURE_GROUPS` (or `"all"`). The JSON-ready result has
-    `duration` (s) and `sample_rate` (Hz), and per group: tempo: `tempo` (BPM, 0.0 when there is no
-    pulse) and `beats` (s); key: `key` ("A minor", None for silence) and `key_confidence` (0..1);
+    `duration` (s) and `sample_rate` (Hz), and per group: tempo: `tempo` (BPM; None when there is no
+    steady pulse: silence, speech, noise), `tempo_reason` (why it is None, else None) and `beats` (s);
+    key: `key` ("A minor", None for silence) and `key_confidence` (0..1); chords: `chords`, one
+    `{"time" (s), "chord" ("C", "F#m" or "N"), "confidence" (0..1)}` per beat (none without a tempo);
     energy: `energy` (mean frame RMS, full scale 1.0) and `energy_peak` (loudest frame RMS);
     spectral: `spectral_centroid` and `spectral_rolloff` (mean Hz) and `zero_crossing_rate` (mean
     fraction); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
@@ -169,7 +172,9 @@ class _Accumulator:
         self.frames = self.samples = 0
         self.mel_db: list[np.ndarray] = []
         self.rms: list[np.ndarray] = []
-        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12)}
+        self.pitch_classes: list[np.ndarray] = []
+        self.tuning: float | None = None
+        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "treble": np.zeros(12)}
 
     def count(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for block in blocks:
@@ -182,9 +187,9 @@ class _Accumulator:
         y = xp.asarray(segment)
         energy = to_numpy(rms(y=y, frame_length=n_fft, hop_length=hop, center=False, xp=xp))[0]
         self.frames += energy.size
-        if self.groups & {"energy", "tempo"}:
+        if self.groups & {"energy", "tempo", "chords"}:
             self.rms.append(energy)
-        if not self.groups & {"tempo", "key", "spectral", "mfcc", "chroma"}:
+        if not self.groups & {"tempo", "key", "spectral", "mfcc", "chroma", "chords"}:
             return
         magnitude, _, _ = _spectrogram(y=y, S=None, power=1.0, window="hann", **frame_args)
         power = magnitude**2
@@ -195,11 +200,17 @@ class _Accumulator:
                 xp.asarray(edge_segment), frame_length=n_fft, hop_length=hop, center=False
             )
             self.sums["zcr"] += float(zcr.sum())
-        if self.groups & {"tempo", "mfcc"}:
+        if self.groups & {"tempo", "mfcc", "chords"}:
             mel = power_to_db(melspectrogram(S=power, sr=sr, xp=xp), top_db=None, xp=xp)
             self.mel_db.append(to_numpy(mel))
-        if self.groups & {"key", "chroma"}:
+        if "chroma" in self.groups:
             self.sums["chroma"] += to_numpy(chroma_stft(S=power, sr=sr, xp=xp).sum(axis=-1))
+        if self.groups & {"key", "chords"}:
+            # Tuned on the first stretch (up to ~47 s) and kept: a band does not retune mid-song.
+            pitch, self.tuning = tuned_pitch_classes(magnitude, sr=sr, n_fft=n_fft, xp=xp, tuning=self.tuning)
+            self.sums["treble"] += to_numpy(pitch[12:].sum(axis=-1))
+            if "chords" in self.groups:
+                self.pitch_classes.append(to_numpy(pitch).astype(np.float32))
 
     def result(self) -> dict[str, Any]:
         summary: dict[str, Any] = {
@@ -216,7 +227,7 @@ class _Accumulator:
             summary["zero_crossing_rate"] = self.sums["zcr"] / self.frames
         chroma_mean = self.sums["chroma"] / self.frames
         if "key" in self.groups:
-            summary["key"], summary["key_confidence"] = key_from_profile(chroma_mean)
+            summary["key"], summary["key_confidence"] = key_from_profile(self.sums["treble"] / self.frames)
         extra: dict[str, list[float]] = {}
         if "chroma" in self.groups:
             extra["chroma"] = [float(v) for v in chroma_mean]
@@ -226,16 +237,30 @@ class _Accumulator:
             np.maximum(mel_db, mel_db.max() - _TOP_DB, out=mel_db)
             if "mfcc" in self.groups:
                 extra["mfcc"] = [float(v) for v in mfcc(S=mel_db).mean(axis=-1)]
-            if "tempo" in self.groups:
-                envelope = onset_strength(S=mel_db, n_fft=self.n_fft, hop_length=self.hop_length)
-                bpm, beats = beat_track(
-                    onset_envelope=envelope, rms=frame_rms, sr=self.sr, hop_length=self.hop_length
-                )
-                summary["tempo"] = bpm
-                summary["beats"] = [round(float(b) * self.hop_length / self.sr, 3) for b in beats]
+            if self.groups & {"tempo", "chords"}:
+                summary.update(self._rhythm_and_chords(mel_db, frame_rms))
         if extra:
             summary["features"] = extra
         return summary
+
+
+    def _rhythm_and_chords(self, mel_db: np.ndarray, frame_rms: np.ndarray) -> dict[str, Any]:
+        envelope = onset_strength(S=mel_db, n_fft=self.n_fft, hop_length=self.hop_length)
+        estimate = estimate_tempo(onset_envelope=envelope, rms=frame_rms, sr=self.sr, hop_length=self.hop_length)
+        beats = np.zeros(0, dtype=np.int64)
+        if estimate.bpm is not None:
+            _, beats = beat_track(onset_envelope=envelope, sr=self.sr, hop_length=self.hop_length, bpm=estimate.bpm)
+        frame_seconds = self.hop_length / self.sr
+        found: dict[str, Any] = {}
+        if "tempo" in self.groups:
+            found["tempo"] = estimate.bpm
+            found["tempo_reason"] = estimate.reason
+            found["beats"] = [round(float(b) * frame_seconds, 3) for b in beats]
+        if "chords" in self.groups:
+            pitch_classes = np.concatenate(self.pitch_classes, axis=-1)
+            self.pitch_classes.clear()
+            found["chords"] = beat_chords(pitch_classes, beats, frame_seconds)
+        return found
 
 
 def _summarise(

@@ -1,5 +1,6 @@
 """Onset strength, global tempo and beat positions."""
 
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -12,10 +13,17 @@ from .mel import melspectrogram
 from .spectrum import _matrix, power_to_db
 
 AGGREGATES = ("mean", "median")
-# A candidate beat is doubled when the points halfway between its beats carry at least this share of
-# the beats' accent, and halved when every other beat is weaker than this share of its neighbours.
-_LEVEL_RATIO = 0.45
+# A candidate beat is halved when every other beat is weaker than this share of its neighbours...
+_HALVE_RATIO = 0.45
+# ...and doubled when the points halfway between its beats carry at least this share of the beats'
+# accent (the snares between a drum and bass kick's beats: 0.65-0.75)...
+_DOUBLE_RATIO = 0.6
+# ...but not doubled when the doubled beat's own midpoints carry this share: then every level is evenly
+# filled (eighths and sixteenths as loud as the beat) and the prior's choice stands.
+_SUBDIVIDED = 0.5
+PULSE_THRESHOLD = 2.5
 _MIN_BPM = 30.0
+_SLOWEST_HALVED = 60.0
 
 
 def onset_strength(
@@ -98,7 +106,58 @@ def tempogram_mean(envelope: Any, *, win_length: int) -> np.ndarray:
     return to_numpy(total) / n
 
 
-def tempo(
+@dataclass(frozen=True)
+class TempoEstimate:
+    """A tempo decision: `bpm` (None when there is no steady pulse, with the `reason`) and the pulse's
+    strength: its periodicity in standard deviations of what noise would show (see `estimate_tempo`)."""
+
+    bpm: float | None
+    strength: float
+    reason: str | None = None
+
+
+def autocorrelation_tempo(
+    *,
+    y: Any = None,
+    sr: float = 22050,
+    onset_envelope: Any = None,
+    hop_length: int = 512,
+    start_bpm: float = 120.0,
+    std_bpm: float = 1.0,
+    ac_size: float = 8.0,
+    max_tempo: float = 320.0,
+    xp: ModuleType | None = None,
+) -> float:
+    """librosa's tempo: the strongest lag of the mean autocorrelation tempogram (`ac_size` seconds)
+    under a log-normal prior centred on `start_bpm` with `std_bpm` octaves; 0.0 without onsets.
+
+    The lag is refined below one frame from the peaks at its multiples, so fast tempi are not rounded
+    to the frame grid. Kept for parity with librosa; `tempo` is the listener's tempo.
+    """
+    envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
+    _check_prior(start_bpm, std_bpm, max_tempo)
+    if ac_size <= 0:
+        raise ValueError("ac_size must be positive")
+    if not bool(envelope.any()):
+        return 0.0
+    fps = sr / hop_length
+    win_length = max(3, int(ac_size * sr) // hop_length)
+    tg = tempogram_mean(envelope, win_length=win_length)
+    bpms = 60.0 * fps / np.arange(1, win_length)
+    score = np.log1p(1e6 * tg[1:]) + _log_prior(bpms, start_bpm, std_bpm)
+    score[bpms >= max_tempo] = -np.inf
+    return float(60.0 * fps / _refine_period(tg, int(np.argmax(score)) + 1))
+
+
+def tempo(**arguments: Any) -> float:
+    """The tempo a listener taps, in BPM; 0.0 when there is no steady pulse (silence, speech, noise).
+
+    Takes `estimate_tempo`'s keyword arguments (`y` or `onset_envelope`, `sr`, `rms`, ...).
+    """
+    return estimate_tempo(**arguments).bpm or 0.0
+
+
+def estimate_tempo(
     *,
     y: Any = None,
     sr: float = 22050,
@@ -107,21 +166,31 @@ def tempo(
     hop_length: int = 512,
     start_bpm: float = 120.0,
     std_bpm: float = 1.0,
-    ac_size: float = 8.0,
     max_tempo: float = 320.0,
     xp: ModuleType | None = None,
-) -> float:
-    """Global tempo in BPM from a mono signal `y` or its onset envelope `(frames,)`; 0.0 without onsets.
+) -> TempoEstimate:
+    """The listener's tempo, or None with a reason when the signal has no steady pulse.
 
-    As librosa: the strongest lag of the mean autocorrelation tempogram (`ac_size` seconds) under a
-    log-normal prior centred on `start_bpm` with `std_bpm` octaves. The lag is then refined below
-    one frame from the peaks at its multiples, so fast tempi are not rounded to the frame grid.
+    1. Periodicity: the autocorrelation of the onset envelope after removing its 1-second moving
+       average, over the whole signal (one FFT on the envelope's backend), scaled to 1 at lag 0.
+    2. Beat period: the lag whose periodicity, with half weight on half and twice that lag (the
+       subdivision and the grouping a beat sits between), scores best under librosa's log-normal
+       prior (`start_bpm`, `std_bpm` octaves); refined below a frame from the peaks at its multiples.
+    3. Pulse strength: the mean periodicity at 1-4 periods times the square root of the envelope's
+       length, i.e. in standard deviations of noise's autocorrelation. Below `PULSE_THRESHOLD` (2.5;
+       noise and speech measure 1-2, the most weakly pulsed music in `bench.accuracy` 3) there is no
+       tempo.
+    4. Metrical level, from loudness accents (frame RMS `rms` `(frames,)`; from `y` over
+       `4 * hop_length` samples when given, else the onset envelope stands in): the beat is halved
+       (period doubled) when every other beat is weak (`_HALVE_RATIO`), unless that would fall under
+       60 BPM; it is doubled when the points halfway between beats carry at least `_DOUBLE_RATIO` of the
+       beats' accent and the doubled beat is not itself evenly subdivided (its midpoints under
+       `_SUBDIVIDED`: a stream of equal notes gives no reason to leave the prior's choice).
 
-    Unlike librosa, the metrical level is then checked against loudness accents: the frame RMS
-    `rms` `(frames,)` (computed from `y` over `4 * hop_length` samples when given, else the onset
-    envelope stands in). A beat whose midpoints are nearly as accented as the beats is doubled; one
-    whose every other beat is weak is halved. This is what keeps a 70 BPM rock beat with eighth-note
-    hi-hats from reading as 140, and a 180 BPM one from reading as 90.
+    This is how 170 BPM drum and bass (kick on 1 and 3, snare on 2 and 4, hats on the eighths) is
+    decided: the prior prefers 85, where the snares fall halfway between the kicks nearly as loud;
+    at 170 the midpoints hold only quiet hats, so the beat is doubled to 170. Country strumming at 85
+    with equally loud eighths (and sixteenths between them) stays at 85.
     """
     envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
     if rms is None and y is not None:
@@ -129,19 +198,63 @@ def tempo(
     accent = _on_host(envelope if rms is None else rms)
     if accent.shape != envelope.shape:
         raise ValueError(f"rms has shape {accent.shape}, the onset envelope {envelope.shape}")
-    if start_bpm <= 0 or std_bpm <= 0 or ac_size <= 0 or max_tempo <= 0:
-        raise ValueError("start_bpm, std_bpm, ac_size and max_tempo must be positive")
+    _check_prior(start_bpm, std_bpm, max_tempo)
     if not bool(envelope.any()):
-        return 0.0
+        return TempoEstimate(None, 0.0, "silence: no onsets")
     fps = sr / hop_length
-    win_length = max(3, int(ac_size * sr) // hop_length)
-    tg = tempogram_mean(envelope, win_length=win_length)
-    bpms = 60.0 * fps / np.arange(1, win_length)
-    score = np.log1p(1e6 * tg[1:]) - 0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / std_bpm) ** 2
-    score[bpms >= max_tempo] = -np.inf
-    lag = int(np.argmax(score)) + 1
-    period = _metrical_level(_refine_period(tg, lag), accent, fps * 60.0 / max_tempo, fps * 60.0 / _MIN_BPM)
-    return float(60.0 * fps / period)
+    periodicity = pulse_autocorrelation(envelope, fps)
+    n = len(periodicity)
+    lags = np.arange(max(2, int(np.ceil(60.0 * fps / max_tempo))), min(n // 2, int(60.0 * fps / _MIN_BPM) + 1))
+    if not len(lags):
+        return TempoEstimate(None, 0.0, f"too short to find a pulse ({n / fps:.1f} s)")
+    positive = np.maximum(periodicity, 0.0)
+    grid = np.arange(n)
+    salience = (0.5 * np.interp(lags / 2, grid, positive) + positive[lags]
+                + 0.5 * np.interp(2 * lags, grid, positive, right=0.0))
+    score = np.log(np.maximum(salience, 1e-6)) + _log_prior(60.0 * fps / lags, start_bpm, std_bpm)
+    period = _refine_period(periodicity, int(lags[int(np.argmax(score))]))
+    strength = _pulse_strength(periodicity, period)
+    if strength < PULSE_THRESHOLD:
+        return TempoEstimate(None, strength, f"no steady pulse (strength {strength:.1f}, "
+                                             f"music measures at least {PULSE_THRESHOLD})")
+    period = _metrical_level(period, accent, fps * 60.0 / max_tempo, fps * 60.0 / _SLOWEST_HALVED)
+    return TempoEstimate(float(60.0 * fps / period), strength)
+
+
+def pulse_autocorrelation(envelope: Any, fps: float) -> np.ndarray:
+    """Autocorrelation `(frames,)` of the onset envelope less its 1-second moving average, 1 at lag 0,
+    computed on the envelope's backend (one FFT) and returned on the host."""
+    xp = array_module(envelope)
+    n = envelope.shape[-1]
+    half = max(1, round(fps / 2))
+    padded = xp.pad(envelope.astype(np.float64), (half + 1, half), mode="edge")
+    sums = xp.cumsum(padded)
+    detrended = envelope - (sums[2 * half + 1 :] - sums[: -2 * half - 1]) / (2 * half + 1)
+    size = scipy.fft.next_fast_len(2 * n, real=True)
+    spectrum = rfft(detrended, n=size, xp=xp)
+    acf = to_numpy(irfft(spectrum.real**2 + spectrum.imag**2, n=size, xp=xp)[:n])
+    return acf / acf[0] if acf[0] > 0 else np.zeros(n)
+
+
+def _pulse_strength(periodicity: np.ndarray, period: float) -> float:
+    """Mean periodicity at 1-4 beat periods (best within a frame), in units of noise's 1 / sqrt(n)."""
+    n = len(periodicity)
+    values = []
+    for multiple in range(1, 5):
+        lag = round(multiple * period)
+        if lag >= n // 2 and values:
+            break
+        values.append(periodicity[max(0, lag - 1) : lag + 2].max())
+    return float(np.mean(values) * np.sqrt(n))
+
+
+def _log_prior(bpms: np.ndarray, start_bpm: float, std_bpm: float) -> np.ndarray:
+    return -0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / std_bpm) ** 2
+
+
+def _check_prior(start_bpm: float, std_bpm: float, max_tempo: float) -> None:
+    if start_bpm <= 0 or std_bpm <= 0 or max_tempo <= 0:
+        raise ValueError("start_bpm, std_bpm and max_tempo must be positive")
 
 
 def _metrical_level(period: float, accent: np.ndarray, shortest: float, longest: float) -> float:
@@ -151,9 +264,10 @@ def _metrical_level(period: float, accent: np.ndarray, shortest: float, longest:
     direction = 0.0
     for _ in range(2):
         midpoint_share, alternation = _accent_ratios(peaks, period)
-        if direction <= 0 and alternation < _LEVEL_RATIO and 2 * period <= longest:
+        if direction <= 0 and alternation < _HALVE_RATIO and 2 * period <= longest:
             direction, period = -1.0, 2 * period
-        elif direction >= 0 and midpoint_share >= _LEVEL_RATIO and period / 2 >= shortest:
+        elif (direction >= 0 and midpoint_share >= _DOUBLE_RATIO and period / 2 >= shortest
+              and _accent_ratios(peaks, period / 2)[0] < _SUBDIVIDED):
             direction, period = 1.0, period / 2
         else:
             break
@@ -213,8 +327,8 @@ def beat_track(
     """Tempo (BPM) and beat frames `(beats,)` int64 by Ellis' dynamic programming, as librosa.
 
     Beats are onset peaks spaced close to the tempo period (`tightness` punishes deviation).
-    `bpm` defaults to `tempo(...)`, which also uses `rms`. Without onsets the answer is `(0.0, [])`.
-    Multiply frames by `hop_length / sr` for seconds.
+    `bpm` defaults to `tempo(...)`, which also uses `rms`. Without onsets or without a steady pulse
+    the answer is `(0.0, [])`. Multiply frames by `hop_length / sr` for seconds.
     """
     envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
     if tightness <= 0:
@@ -225,6 +339,8 @@ def beat_track(
         return 0.0, np.zeros(0, dtype=np.int64)
     if bpm is None:
         bpm = tempo(y=y, onset_envelope=envelope, rms=rms, sr=sr, hop_length=hop_length, xp=xp)
+        if not bpm:
+            return 0.0, np.zeros(0, dtype=np.int64)
     period = float(np.round(sr / hop_length * 60.0 / bpm))
     localscore = _local_score(_on_host(envelope), period)
     backlink, cumscore = _beat_dp(localscore, period, tightness)

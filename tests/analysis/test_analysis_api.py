@@ -69,11 +69,35 @@ async def test_a_track_is_analysed_and_its_bpm_and_key_filled(client, database, 
     for name in ("energy", "spectral_centroid", "spectral_rolloff", "zero_crossing_rate"):
         assert isinstance(result[name], float) and result[name] > 0
     assert len(result["features"]["mfcc"]) == 20 and len(result["features"]["chroma"]) == 12
+    assert result["tempo_reason"] is None
+    chords = result["chords"]
+    assert len(chords) >= 0.8 * len(result["beats"]) and set(chords[0]) == {"time", "chord", "confidence"}
+    assert {chord["chord"] for chord in chords} <= {"Am", "Dm", "E", "N"}
 
     stored = (await (await client.get(f"/api/analysis/{track['id']}", headers=account.headers)).json())["data"]
     assert stored["job_id"] == started["job_id"] and stored["result"] == result
     shown = (await (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).json())["data"]
     assert shown["bpm"] == pytest.approx(120.0, rel=0.02) and shown["key"] == "A minor"
+
+
+async def test_a_track_without_a_pulse_gets_no_tempo_and_keeps_its_bpm_unset(client, database, make_account,
+                                                                             analysis_queue):
+    account = await make_account()
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(SR * 4, dtype=np.float32), SR, format="WAV")
+    track = await upload(client, account, buffer.getvalue())
+
+    started = await analyze(client, account, track["id"])
+    job = await wait_for_state(database, started["job_id"], "completed", timeout=60)
+
+    assert job.result["tempo"] is None and job.result["tempo_reason"] == "silence: no onsets"
+    assert job.result["beats"] == [] and job.result["chords"] == [] and job.result["key"] is None
+    stored = (await (await client.get(f"/api/analysis/{track['id']}", headers=account.headers)).json())["data"]
+    assert stored["result"]["tempo"] is None
+    shown = (await (await client.get(f"/api/tracks/{track['id']}", headers=account.headers)).json())["data"]
+    assert shown["bpm"] is None and shown["key"] is None
+    exported = await client.get(f"/export/analysis/{track['id']}", headers=account.headers)
+    assert exported.status == 200 and (await exported.json())["result"]["tempo"] is None
 
 
 async def test_analysis_keeps_what_the_user_set(client, database, make_account, analysis_queue):
@@ -111,9 +135,9 @@ async def test_a_broken_file_fails_its_job_readably_and_the_worker_carries_on(cl
 @pytest.mark.parametrize(("body", "details"), [
     ({"track_id": "1"}, {"track_id": ["must be the id of one of your tracks"]}),
     ({"track_id": 1, "features": ["tempo", "loudness"]},
-     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"]}),
+     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma, chords"]}),
     ({"track_id": 1, "features": []},
-     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"]}),
+     {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma, chords"]}),
 ])
 async def test_bad_requests_are_422_with_details(client, make_account, body, details):
     response = await client.post("/api/analysis/analyze", json=body, headers=(await make_account()).headers)

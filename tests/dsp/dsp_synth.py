@@ -48,8 +48,11 @@ def _tone(freq: float, t: np.ndarray) -> np.ndarray:
     return sum(np.sin(2 * np.pi * freq * h * t) / h**2 for h in (1, 2, 3))
 
 
-def chord_progression(tonic: int, mode: str, *, sr: int = 22050, chord_seconds: float = 1.0) -> np.ndarray:
-    """I-IV-V-I (major) or i-iv-V-i (minor, harmonic V) in the key of pitch class `tonic`.
+def chord_progression(
+    tonic: int, mode: str, *, sr: int = 22050, chord_seconds: float = 1.0, cents: float = 0.0
+) -> np.ndarray:
+    """I-IV-V-I (major) or i-iv-V-i (minor, harmonic V) in the key of pitch class `tonic`, tuned
+    `cents` away from A440.
 
     Triads are voiced around middle C over a bass root, each note with two soft harmonics.
     """
@@ -61,9 +64,31 @@ def chord_progression(tonic: int, mode: str, *, sr: int = 22050, chord_seconds: 
     parts = []
     for chord in chords:
         notes = [base + interval for interval in chord] + [base - 12 + chord[0]]
-        parts.append(envelope * sum(_tone(440.0 * 2 ** ((note - 69) / 12), t) for note in notes))
+        parts.append(envelope * sum(_tone(440.0 * 2 ** ((note - 69 + cents / 100) / 12), t) for note in notes))
     y = np.concatenate(parts)
     return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def chord_names(tonic: int, mode: str) -> list[str]:
+    """The chords of `chord_progression(tonic, mode)` as the analysis names them ("Am", "E")."""
+    minor = "m" if mode == "minor" else ""
+    degrees = ((0, minor), (5, minor), (7, ""), (0, minor))
+    return [NOTE_NAMES[(tonic + degree) % 12] + suffix for degree, suffix in degrees]
+
+
+def speech_like(*, sr: int = 22050, seconds: float = 10.0, seed: int = 0) -> np.ndarray:
+    """Bursts of voiced sound at irregular, speech-like times: 80-350 ms syllables on a 120 Hz buzz,
+    gaps of 30-600 ms. Has onsets but no steady pulse."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr))
+    start = 0
+    while start < y.size:
+        length = int(rng.uniform(0.08, 0.35) * sr)
+        t = np.arange(length) / sr
+        buzz = np.sign(np.sin(2 * np.pi * rng.uniform(100, 160) * t)) * np.hanning(length)
+        y[start : start + length] += buzz[: max(0, y.size - start)]
+        start += length + int(rng.uniform(0.03, 0.6) * sr)
+    return (0.3 * y).astype(np.float32)
 
 
 def key_name(tonic: int, mode: str) -> str:

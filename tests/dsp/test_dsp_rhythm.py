@@ -7,7 +7,7 @@ quarter note is the tempo; the estimate must lie within 2% of it.
 
 import numpy as np
 import pytest
-from dsp_synth import drum_loop
+from dsp_synth import drum_loop, speech_like
 
 from sfa import dsp
 
@@ -62,3 +62,22 @@ def test_rhythm_rejects_bad_parameters() -> None:
         dsp.tempo(y=np.stack([y, y]))
     with pytest.raises(ValueError, match="positive"):
         dsp.beat_track(y=y, bpm=-5)
+
+
+@pytest.mark.parametrize("signal", ["white noise", "speech-like bursts"])
+def test_no_steady_pulse_means_no_tempo(signal: str, xp) -> None:
+    y = speech_like(seed=3) if signal != "white noise" else np.random.default_rng(0).standard_normal(
+        22050 * 10).astype(np.float32) * 0.2
+    estimate = dsp.estimate_tempo(y=xp.asarray(y), sr=22050)
+    assert estimate.bpm is None
+    assert estimate.reason.startswith("no steady pulse")
+    assert estimate.strength < dsp.rhythm.PULSE_THRESHOLD
+    assert dsp.tempo(y=xp.asarray(y), sr=22050) == 0.0
+    assert dsp.beat_track(y=xp.asarray(y), sr=22050)[1].size == 0
+
+
+def test_a_pulse_is_strong_even_under_noise(xp) -> None:
+    y = drum_loop(96, sr=22050) + 0.05 * np.random.default_rng(1).standard_normal(22050 * 20).astype(np.float32)
+    estimate = dsp.estimate_tempo(y=xp.asarray(y), sr=22050)
+    assert estimate.bpm == pytest.approx(96, rel=TOLERANCE)
+    assert estimate.strength > 3 * dsp.rhythm.PULSE_THRESHOLD and estimate.reason is None

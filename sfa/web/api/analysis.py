@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from sfa.analysis.job import feature_groups
+from sfa.dsp import FEATURE_GROUPS
 from sfa.jobs import get_job
 from sfa.tracks.store import fetch_track, latest_analysis
 from sfa.web.api.track_jobs import start_track_job
@@ -20,7 +21,7 @@ from sfa.web.openapi.schema import nullable, obj
 
 routes = web.RouteTableDef()
 
-FEATURES_MESSAGE = "must be all, or a list of tempo, key, energy, spectral, mfcc, chroma"
+FEATURES_MESSAGE = f"must be all, or a list of {', '.join(FEATURE_GROUPS)}"
 
 
 def analysis_request(body: dict[str, Any]) -> tuple[int, list[str]]:

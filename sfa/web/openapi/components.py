@@ -55,8 +55,10 @@ TRACK = component("Track", obj(TRACK_FIELDS))
 STEM = component("Stem", obj({"id": ID, "track_id": ID, "name": STRING, "model": nullable(STRING),
                               "file_size": nullable(COUNT), "file_url": STRING, "export_url": STRING}))
 
+CHORD = component("Chord", obj({"time": NUMBER, "chord": STRING, "confidence": NUMBER}))
 ANALYSIS_RESULT = component("AnalysisResult", obj({}, {
-    "tempo": nullable(NUMBER), "key": nullable(STRING), "energy": nullable(NUMBER),
+    "tempo": nullable(NUMBER), "tempo_reason": nullable(STRING), "beats": array(NUMBER), "key": nullable(STRING),
+    "chords": array(CHORD), "energy": nullable(NUMBER),
     "spectral_centroid": nullable(NUMBER), "spectral_rolloff": nullable(NUMBER),
     "zero_crossing_rate": nullable(NUMBER), "features": {"type": "object"},
 }, closed=False))
