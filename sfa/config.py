@@ -83,6 +83,26 @@ def _optional_text(raw: str) -> str | None:
     return raw or None
 
 
+LLM_PROVIDERS = ("anthropic", "openai")
+
+
+def _llm_providers(raw: str) -> tuple[str, ...]:
+    names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    if not names or len(set(names)) != len(names) or not set(names) <= set(LLM_PROVIDERS):
+        raise ValueError
+    return names
+
+
+def _model_name(raw: str) -> str:
+    if not raw or len(raw) > 200 or any(c.isspace() for c in raw):
+        raise ValueError
+    return raw
+
+
+def _optional_http_url(raw: str) -> str | None:
+    return _http_url(raw) if raw else None
+
+
 ACTOR_BASES = ("multiprocQueueBase", "multiprocTCPBase", "multiprocUDPBase")
 NETWORKED_ACTOR_BASES = ("multiprocTCPBase", "multiprocUDPBase")
 
@@ -267,6 +287,35 @@ SETTINGS: tuple[Setting, ...] = (
             "base URL of the lalal.ai API (`engine: \"lalalai\"`)"),
     Setting("lalalai_key", "SFA_LALALAI_KEY", "", _optional_text, "a license key", "lalal.ai license key; "
             "unset disables the lalalai engine", secret=True),
+    Setting("llm_providers", "SFA_LLM_PROVIDERS", "anthropic,openai", _llm_providers,
+            "a comma-separated list of anthropic, openai",
+            "order the agents try the configured LLM providers in (the next answers when one fails)"),
+    Setting("anthropic_api_key", "SFA_ANTHROPIC_API_KEY", "", _optional_text, "an API key",
+            "Anthropic API key (secret); unset leaves the anthropic provider unconfigured", secret=True),
+    Setting("anthropic_model", "SFA_ANTHROPIC_MODEL", "claude-sonnet-4-5", _model_name, "a model name",
+            "model the anthropic provider asks (Messages API)"),
+    Setting("anthropic_base_url", "SFA_ANTHROPIC_BASE_URL", "https://api.anthropic.com", _http_url,
+            "an http or https URL", "base URL of the Anthropic API"),
+    Setting("openai_api_key", "SFA_OPENAI_API_KEY", "", _optional_text, "an API key",
+            "OpenAI (or compatible server) API key (secret); the openai provider is configured when this or "
+            "`SFA_OPENAI_BASE_URL` is set", secret=True),
+    Setting("openai_model", "SFA_OPENAI_MODEL", "gpt-4o-mini", _model_name, "a model name",
+            "model the openai provider asks (Chat Completions)"),
+    Setting("openai_base_url", "SFA_OPENAI_BASE_URL", "", _optional_http_url, "an http or https URL",
+            "base URL of an OpenAI-compatible server (Ollama, vLLM: `http://localhost:11434/v1`); "
+            "unset: OpenAI's own API"),
+    Setting("llm_timeout_s", "SFA_LLM_TIMEOUT_S", "60", _positive_seconds, "a number of seconds > 0",
+            "longest wait for one LLM request, per attempt"),
+    Setting("llm_max_retries", "SFA_LLM_MAX_RETRIES", "2", _int_in(0, 10), "an integer 0..10",
+            "retries of an LLM request that failed with a 429, a 5xx or a connection error, before the next "
+            "provider is tried"),
+    Setting("llm_max_tokens", "SFA_LLM_MAX_TOKENS", "1024", _int_in(1, 100_000), "an integer 1..100000",
+            "longest reply an LLM may write in one step, in tokens"),
+    Setting("llm_context_tokens", "SFA_LLM_CONTEXT_TOKENS", "32000", _int_in(1000, 10_000_000),
+            "an integer 1000..10000000",
+            "budget of a conversation sent to an LLM, in tokens (estimated); older turns are trimmed first"),
+    Setting("llm_health_ttl_s", "SFA_LLM_HEALTH_TTL_S", "30", _seconds, "a number of seconds >= 0",
+            "how long `/api/admin/llm/health` reuses a provider's last probe"),
     Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
             "array backend of the analysis workers; auto takes CuPy when a GPU is usable (`[gpu]` extra)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
@@ -323,6 +372,18 @@ class Config:
     separation_models_mb: int
     lalalai_url: str
     lalalai_key: str | None
+    llm_providers: tuple[str, ...]
+    anthropic_api_key: str | None
+    anthropic_model: str
+    anthropic_base_url: str
+    openai_api_key: str | None
+    openai_model: str
+    openai_base_url: str | None
+    llm_timeout_s: float
+    llm_max_retries: int
+    llm_max_tokens: int
+    llm_context_tokens: int
+    llm_health_ttl_s: float
     dsp_backend: str
     database_url: str | None
 
