@@ -83,24 +83,36 @@ def _optional_text(raw: str) -> str | None:
     return raw or None
 
 
-def _optional_http_url(raw: str) -> str | None:
-    return _http_url(raw) if raw else None
-
-
+LLM_PROVIDERS = ("anthropic", "openai")
 DOWNLOADERS = ("spotdl", "ytdlp", "http")
 
 
-def _downloaders(raw: str) -> tuple[str, ...]:
-    names = tuple(name.strip().lower() for name in raw.split(",") if name.strip())
-    if not names or len(set(names)) != len(names) or not set(names) <= set(DOWNLOADERS):
-        raise ValueError
-    return names
+def _order_of(*choices: str) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated order of some of ``choices``, each at most once."""
+
+    def parse(raw: str) -> tuple[str, ...]:
+        names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+        if not names or len(set(names)) != len(names) or not set(names) <= set(choices):
+            raise ValueError
+        return names
+
+    return parse
 
 
 def _search_template(raw: str) -> str:
     if "{query}" not in raw:
         raise ValueError
     return raw
+
+
+def _model_name(raw: str) -> str:
+    if not raw or len(raw) > 200 or any(c.isspace() for c in raw):
+        raise ValueError
+    return raw
+
+
+def _optional_http_url(raw: str) -> str | None:
+    return _http_url(raw) if raw else None
 
 
 ACTOR_BASES = ("multiprocQueueBase", "multiprocTCPBase", "multiprocUDPBase")
@@ -195,6 +207,18 @@ SETTINGS: tuple[Setting, ...] = (
             "log verbosity"),
     Setting("db_pool_max", "SFA_DB_POOL_MAX", "10", _int_in(1, 1000), "an integer 1..1000",
             "most PostgreSQL connections per server process"),
+    Setting("header_timeout_s", "SFA_HEADER_TIMEOUT_S", "10", _positive_seconds, "a number of seconds > 0",
+            "a connection whose request line and headers are not all in this long after it opened, or after its "
+            "previous response (an idle keep-alive connection), is closed"),
+    Setting("body_timeout_s", "SFA_BODY_TIMEOUT_S", "30", _positive_seconds, "a number of seconds > 0",
+            "a request body that sends nothing this long while the server waits for it is cut (408); a slow "
+            "upload that keeps sending is never cut"),
+    Setting("handshake_timeout_s", "SFA_HANDSHAKE_TIMEOUT_S", "10", _positive_seconds, "a number of seconds > 0",
+            "how long a socket connection (WebSocket upgrade or long-poll open) may take to authenticate "
+            "and start; longer: 503"),
+    Setting("max_connections_per_ip", "SFA_MAX_CONNECTIONS_PER_IP", "256", _int_in(1, 1_000_000),
+            "an integer 1..1000000", "open connections one client address (an IPv6 /64) may hold; more are "
+            "answered 503 and closed (behind a reverse proxy, every client shares the proxy's address)"),
     Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
             "how long `/health` waits for the database"),
     Setting("secret_key", "SFA_SECRET_KEY", "", _secret_key, "at least 32 characters",
@@ -275,6 +299,35 @@ SETTINGS: tuple[Setting, ...] = (
             "base URL of the lalal.ai API (`engine: \"lalalai\"`)"),
     Setting("lalalai_key", "SFA_LALALAI_KEY", "", _optional_text, "a license key", "lalal.ai license key; "
             "unset disables the lalalai engine", secret=True),
+    Setting("llm_providers", "SFA_LLM_PROVIDERS", "anthropic,openai", _order_of(*LLM_PROVIDERS),
+            "a comma-separated list of anthropic, openai",
+            "order the agents try the configured LLM providers in (the next answers when one fails)"),
+    Setting("anthropic_api_key", "SFA_ANTHROPIC_API_KEY", "", _optional_text, "an API key",
+            "Anthropic API key (secret); unset leaves the anthropic provider unconfigured", secret=True),
+    Setting("anthropic_model", "SFA_ANTHROPIC_MODEL", "claude-sonnet-4-5", _model_name, "a model name",
+            "model the anthropic provider asks (Messages API)"),
+    Setting("anthropic_base_url", "SFA_ANTHROPIC_BASE_URL", "https://api.anthropic.com", _http_url,
+            "an http or https URL", "base URL of the Anthropic API"),
+    Setting("openai_api_key", "SFA_OPENAI_API_KEY", "", _optional_text, "an API key",
+            "OpenAI (or compatible server) API key (secret); the openai provider is configured when this or "
+            "`SFA_OPENAI_BASE_URL` is set", secret=True),
+    Setting("openai_model", "SFA_OPENAI_MODEL", "gpt-4o-mini", _model_name, "a model name",
+            "model the openai provider asks (Chat Completions)"),
+    Setting("openai_base_url", "SFA_OPENAI_BASE_URL", "", _optional_http_url, "an http or https URL",
+            "base URL of an OpenAI-compatible server (Ollama, vLLM: `http://localhost:11434/v1`); "
+            "unset: OpenAI's own API"),
+    Setting("llm_timeout_s", "SFA_LLM_TIMEOUT_S", "60", _positive_seconds, "a number of seconds > 0",
+            "longest wait for one LLM request, per attempt"),
+    Setting("llm_max_retries", "SFA_LLM_MAX_RETRIES", "2", _int_in(0, 10), "an integer 0..10",
+            "retries of an LLM request that failed with a 429, a 5xx or a connection error, before the next "
+            "provider is tried"),
+    Setting("llm_max_tokens", "SFA_LLM_MAX_TOKENS", "1024", _int_in(1, 100_000), "an integer 1..100000",
+            "longest reply an LLM may write in one step, in tokens"),
+    Setting("llm_context_tokens", "SFA_LLM_CONTEXT_TOKENS", "32000", _int_in(1000, 10_000_000),
+            "an integer 1000..10000000",
+            "budget of a conversation sent to an LLM, in tokens (estimated); older turns are trimmed first"),
+    Setting("llm_health_ttl_s", "SFA_LLM_HEALTH_TTL_S", "30", _seconds, "a number of seconds >= 0",
+            "how long `/api/admin/llm/health` reuses a provider's last probe"),
     Setting("spotify_client_id", "SFA_SPOTIFY_CLIENT_ID", "", _optional_text, "a Spotify app's client id",
             "client id of the Spotify app; unset: the Spotify routes answer 503 `SPOTIFY_NOT_CONFIGURED`"),
     Setting("spotify_client_secret", "SFA_SPOTIFY_CLIENT_SECRET", "", _optional_text, "that app's client secret",
@@ -289,7 +342,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("resolver_search", "SFA_RESOLVER_SEARCH", "ytsearch5:{query}", _search_template,
             "a yt-dlp search or URL with `{query}`", "where a Spotify track without spotdl is looked for: "
             "a yt-dlp search (`ytsearch5:{query}`) or the URL of a page or feed listing results"),
-    Setting("downloader", "SFA_DOWNLOADER", "spotdl,ytdlp,http", _downloaders,
+    Setting("downloader", "SFA_DOWNLOADER", "spotdl,ytdlp,http", _order_of(*DOWNLOADERS),
             "a comma-separated order of " + ", ".join(DOWNLOADERS),
             "download backends in the order they are tried; a backend not installed is skipped"),
     Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
@@ -308,6 +361,10 @@ class Config:
     data_dir: Path
     log_level: str
     db_pool_max: int
+    header_timeout_s: float
+    body_timeout_s: float
+    handshake_timeout_s: float
+    max_connections_per_ip: int
     health_timeout_s: float
     secret_key: str | None
     admin_email: str
@@ -344,6 +401,18 @@ class Config:
     separation_models_mb: int
     lalalai_url: str
     lalalai_key: str | None
+    llm_providers: tuple[str, ...]
+    anthropic_api_key: str | None
+    anthropic_model: str
+    anthropic_base_url: str
+    openai_api_key: str | None
+    openai_model: str
+    openai_base_url: str | None
+    llm_timeout_s: float
+    llm_max_retries: int
+    llm_max_tokens: int
+    llm_context_tokens: int
+    llm_health_ttl_s: float
     spotify_client_id: str | None
     spotify_client_secret: str | None
     spotify_redirect_uri: str | None

@@ -27,6 +27,8 @@ _NAMED_VALUE = re.compile(
 _CREDENTIALS = (
     (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), rf"\1 {FILTERED}"),
     (re.compile(r"\bsfa_[A-Za-z0-9_-]{16,}"), f"sfa_{FILTERED}"),
+    # Anthropic (sk-ant-…) and OpenAI (sk-…, sk-proj-…) API keys.
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), f"sk-{FILTERED}"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), FILTERED),
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{FILTERED}@"),
 )

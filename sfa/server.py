@@ -19,7 +19,7 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.jobs import JobQueue, node_concurrency, pool_executor
 from sfa.pubsub import PubSub
-from sfa.web import AccessLogger, make_app
+from sfa.web import make_app, serve
 from sfa.web.keys import ACTOR_TREE
 
 log = logging.getLogger(__name__)
@@ -73,10 +73,7 @@ class Server:
         self.pubsub = await PubSub(self.database).start()
         app = self.build_app(self.database)
         app[ACTOR_TREE] = self.tree
-        self.runner = web.AppRunner(app, shutdown_timeout=self.config.shutdown_s,
-                                    access_log_class=AccessLogger)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, self.config.host, self.config.port).start()
+        self.runner = await serve(app, self.config.host, self.config.port, shutdown_timeout=self.config.shutdown_s)
         base = f"http://{self.config.host}:{self.config.port}"
         step("serving", base)
         await self.announce_admin(base)

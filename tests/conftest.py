@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiohttp import CookieJar, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.accounts import User, create_api_token, create_user
 from sfa.actors import ActorTree
@@ -26,6 +26,7 @@ from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
 from tests.lalalai.fake_lalalai import FakeLalalai, served
+from tests.serving import AppServer
 from tests.spotify import fake_spotify
 from tests.spotify.fake_spotify import FakeSpotify
 
@@ -121,14 +122,14 @@ def app(config: Config, database: Database) -> web.Application:
 @pytest.fixture
 async def client(app: web.Application) -> AsyncIterator[TestClient]:
     """A client of the app served on a real local socket."""
-    async with TestClient(TestServer(app)) as test_client:
+    async with TestClient(AppServer(app)) as test_client:
         yield test_client
 
 
 @pytest.fixture
 async def browser(app: web.Application) -> AsyncIterator[TestClient]:
     """A client of the app that keeps cookies like a browser does (for 127.0.0.1 too)."""
-    async with TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True)) as test_client:
+    async with TestClient(AppServer(app), cookie_jar=CookieJar(unsafe=True)) as test_client:
         yield test_client
 
 

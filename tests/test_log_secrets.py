@@ -93,6 +93,7 @@ def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path, datab
     ("socket token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl refused", "socket token [FILTERED] refused"),
     ("stray sfa_AbCdEfGhIjKlMnOpQrStUvWxYz012345 in a message", "stray sfa_[FILTERED] in a message"),
     ("X-CSRF-Token: Zm9vYmFy", "X-CSRF-Token: [FILTERED]"),
+    ("llm said: invalid key sk-ant-api03-AbCdEfGhIjKlMnOp_qr-st", "llm said: invalid key sk-[FILTERED]"),
     ("/auth/spotify/callback?state=s&code=c", "/auth/spotify/callback?state=[FILTERED]&code=[FILTERED]"),
     ("key=A minor, session 12 closed, code 1007", "key=A minor, session 12 closed, code 1007"),
 ])

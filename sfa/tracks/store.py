@@ -97,6 +97,13 @@ SELECT_ANALYSIS = str(PostgreSQLQuery.from_(analysis_results).select(analysis_re
                                                                       analysis_results.inserted_at)
                       .where(analysis_results.track_id == Parameter("$1"))
                       .orderby(analysis_results.id, order=Order.desc).limit(1))
+# The newest result of each of the owner's tracks: DISTINCT ON keeps the first row per track in this order.
+SELECT_LATEST_ANALYSES = str(PostgreSQLQuery.from_(analysis_results).join(tracks)
+                             .on(tracks.id == analysis_results.track_id)
+                             .distinct_on(analysis_results.track_id)
+                             .select(analysis_results.track_id, analysis_results.result)
+                             .where(tracks.user_id == Parameter("$1"))
+                             .orderby(analysis_results.track_id).orderby(analysis_results.id, order=Order.desc))
 SET_FILE = str(PostgreSQLQuery.update(tracks)
                .set(tracks.path, Parameter("$2")).set(tracks.format, Parameter("$3"))
                .set(tracks.file_size, Parameter("$4")).set(tracks.duration_s, Parameter("$5"))
@@ -195,3 +202,10 @@ def analysis_summary(analysis: dict[str, Any] | None) -> dict[str, Any] | None:
     result = analysis["result"]
     return {name: result.get(name) for name in SUMMARY_FIELDS} | {"job_id": analysis["job_id"],
                                                                     "analyzed_at": analysis["inserted_at"]}
+
+
+async def latest_analyses(database: Database, user_id: int) -> dict[int, dict[str, Any]]:
+    """The newest analysis result of each of the owner's analysed tracks, by track id."""
+    async with database.pool.acquire() as conn:
+        rows = await conn.fetch(SELECT_LATEST_ANALYSES, user_id)
+    return {row["track_id"]: json.loads(row["result"]) for row in rows}

@@ -11,13 +11,16 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from sfa.accounts.signing import derive_key, load_secret_key
 from sfa.config import Config
 from sfa.db.database import Database
+from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
 from sfa.web import exports, health, phoenix
 from sfa.web.api import (
+    admin_llm,
     admin_supervisors,
     admin_users,
+    agents,
     analysis,
     download,
     jobs,
@@ -29,7 +32,7 @@ from sfa.web.api import (
 )
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
 from sfa.web.pages import accounts, home, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
@@ -57,10 +60,12 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app[SPOTIFY] = started_with(app, SpotifyService(config, database, secret_key))
     app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
+    app[LLM] = Providers.from_config(config)
+    app.on_cleanup.append(close_providers)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
-                   analysis, processing, lalalai, openapi, spotify, spotify_auth):
+                   analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):
         app.add_routes(module.routes)
     phoenix.setup(app, authenticate=authenticate_socket)
     return app
@@ -85,3 +90,7 @@ def started_with(app: web.Application, service: S) -> S:
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     return service
+
+
+async def close_providers(app: web.Application) -> None:
+    await app[LLM].close()

@@ -1,7 +1,8 @@
 """The contract's envelope: ``{"data": ...}`` on success, ``{"error", "code"}`` on failure, under ``/api``.
 
 The middleware turns every way a request can fail into that shape: an :class:`APIError` from a handler,
-aiohttp's own HTTP errors (unknown route, wrong method, body too large) and, for our bugs, any other
+aiohttp's own HTTP errors (unknown route, wrong method, body too large), a request body that stalled
+(408, the connection closed after it) and, for our bugs, any other
 exception, which becomes a bare 500 carrying the request id while the traceback goes to the log.
 """
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sfa.db.text import UNSTORABLE_MESSAGE, all_storable, storable
+from sfa.web.connection_guard import BodyTimeout
 from sfa.web.errors import APIError, BadRequest, NotFound, code_for
 from sfa.web.request_id import request_id
 
@@ -99,6 +101,10 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except APIError as error:
         return error_response(error)
+    except BodyTimeout as exc:
+        response = error_response(APIError(str(exc), status=408))
+        response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or not is_api(request):
             raise

@@ -7,6 +7,7 @@ from aiohttp import web
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db.database import Database
+from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
@@ -21,5 +22,6 @@ SOCKET_TOKEN_KEY = web.AppKey("socket_token_key", bytes)
 PUBSUB = web.AppKey("pubsub", PubSub)
 SPOTIFY = web.AppKey("spotify", SpotifyService)
 DECODERS = web.AppKey("decoders", DecoderPool)
+LLM = web.AppKey("llm_providers", Providers)
 # Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
 PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")

@@ -4,12 +4,13 @@ import re
 
 import pytest
 from aiohttp import WSServerHandshakeError
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.accounts.socket_tokens import mint_socket_token, socket_token_user_id
 from sfa.web.app import SESSION_COOKIE
 from sfa.web.keys import SOCKET_TOKEN_KEY
 from tests.pages import log_in, meta, session_cookie, submit
+from tests.serving import AppServer
 
 
 async def test_register_logs_in_and_the_home_page_carries_a_socket_token(browser, app):
@@ -62,7 +63,7 @@ async def test_log_in_rotates_the_session_and_log_out_ends_it_everywhere(browser
     assert out.status == 302
     assert account.user.email not in await (await browser.get("/")).text()
 
-    async with TestClient(TestServer(app)) as replay:
+    async with TestClient(AppServer(app)) as replay:
         stale = await replay.get("/", headers={"Cookie": f"{SESSION_COOKIE}={logged_in_cookie}"})
         assert account.user.email not in await stale.text()
 
@@ -136,7 +137,7 @@ async def test_changing_the_password_needs_the_current_one_and_ends_other_sessio
                                                         "user[password]": "a brand new password"}, method="PUT")
     assert changed.status == 302
     assert account.user.email in await (await browser.get("/")).text()
-    async with TestClient(TestServer(app)) as other_browser:
+    async with TestClient(AppServer(app)) as other_browser:
         stale = await other_browser.get("/", headers={"Cookie": f"{SESSION_COOKIE}={old_cookie}"})
         assert account.user.email not in await stale.text()
 

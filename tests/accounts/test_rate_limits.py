@@ -4,11 +4,12 @@ import asyncio
 import time
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.config import RateLimit
 from sfa.web import make_app
 from sfa.web.rate_limit import FixedWindow
+from tests.serving import AppServer
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
@@ -78,7 +79,7 @@ async def test_heavy_routes_have_the_tighter_limit(client, make_account):
 
 async def test_browser_pages_are_limited_per_ip(config, database):
     app = make_app(config.replace(rate_browser=RateLimit(3, 60)), database)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(AppServer(app)) as client:
         statuses = [(await client.get("/users/log_in")).status for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]

@@ -21,6 +21,7 @@ from sfa.web import make_app
 from tests.actors.conftest import job_pool, supervised_pool
 from tests.jobs.conftest import wait_for_state
 from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures)
+from tests.serving import AppServer
 from tests.tracks.audio import audio_bytes
 
 SONG = audio_bytes("flac", 2.0)
@@ -103,7 +104,7 @@ def download_config(config: Config) -> Config:
 
 @pytest.fixture
 async def server(download_config: Config, database) -> AsyncIterator[TestServer]:
-    async with TestServer(make_app(download_config, database)) as test_server:
+    async with AppServer(make_app(download_config, database)) as test_server:
         yield test_server
 
 

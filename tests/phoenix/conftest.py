@@ -21,6 +21,7 @@ from sfa.web.keys import PHOENIX
 from tests.conftest import Account
 from tests.phoenix.channels import ProbeChannel, UnbuildableChannel
 from tests.phoenix.js_client import JsClient
+from tests.serving import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +55,7 @@ def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
 
 @pytest.fixture
 async def server(phoenix_app: web.Application) -> AsyncIterator[TestServer]:
-    async with TestServer(phoenix_app) as test_server:
+    async with AppServer(phoenix_app) as test_server:
         yield test_server
 
 

@@ -8,12 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from sfa.db import Database
 from sfa.pubsub import Broadcast, job_progress
 from sfa.web import make_app
 from sfa.web.keys import PUBSUB
+from tests.serving import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = "x" * 12_000
@@ -43,7 +43,7 @@ async def account(make_account):
 async def other_node(phoenix_config, database_url):
     """A second app with its own pool and PubSub, as a second server on the same database would have."""
     database = await Database(database_url, max_size=2).connect()
-    async with TestServer(make_app(phoenix_config, database)) as test_server:
+    async with AppServer(make_app(phoenix_config, database)) as test_server:
         yield test_server
     await database.close()
 

@@ -17,6 +17,7 @@ from sfa.pubsub import Broadcast
 from sfa.web import make_app
 from sfa.web.keys import PHOENIX, PUBSUB
 from sfa.web.phoenix.endpoint import LiveActors
+from tests.serving import AppServer
 
 FRAME_TIMEOUT_S = 5
 
@@ -235,7 +236,7 @@ async def test_a_refused_connection_is_403_before_any_upgrade(server, session, a
 @pytest.fixture
 async def quick_server(phoenix_config, database):
     app = make_app(phoenix_config.replace(socket_idle_timeout_s=0.5), database)
-    async with TestServer(app) as test_server:
+    async with AppServer(app) as test_server:
         yield test_server
 
 
@@ -278,7 +279,7 @@ async def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_boun
 
 async def test_shutdown_closes_every_socket_with_1012_without_waiting_for_the_grace_period(phoenix_app, session,
                                                                                           account):
-    test_server = TestServer(phoenix_app)
+    test_server = AppServer(phoenix_app)
     await test_server.start_server()
     try:
         ws = await session.ws_connect(url(test_server, token=account.token, vsn="2.0.0"))

@@ -3,11 +3,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.config import Config
 from sfa.db import Database
 from sfa.web import make_app
+from tests.serving import AppServer
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ async def aiohttp_client_factory(database: Database) -> AsyncIterator[Callable[[
     clients: list[TestClient] = []
 
     async def make(config: Config) -> TestClient:
-        client = TestClient(TestServer(make_app(config, database)))
+        client = TestClient(AppServer(make_app(config, database)))
         await client.start_server()
         clients.append(client)
         return client

@@ -5,7 +5,8 @@ says the lowest role it needs (None: no credentials at all) and, for routes abou
 object belongs to the `user` caller: every other caller, admins included, then gets 404, never 403 and
 never the object's data.
 Paths and bodies name the objects with `{track}`, `{job}`, `{download_job}`, `{analysis_job}`,
-`{processing_job}`, `{stem}`, `{user_id}`, filled in from objects the `user` caller really created.
+`{processing_job}`, `{stem}`, `{conversation}`, `{user_id}`, filled in from objects the `user` caller really
+created.
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/lalalai/quota"): Rule("/api/lalalai/quota", "pro", success=503),
     ("POST", "/api/lalalai/cancel"): Rule("/api/lalalai/cancel", "pro", body={"task_ids": ["t"]}, success=503),
     ("POST", "/api/lalalai/cancel-all"): Rule("/api/lalalai/cancel-all", "admin", success=503),
+    ("GET", "/api/agents/conversations"): Rule("/api/agents/conversations"),
+    ("POST", "/api/agents/conversations"): Rule("/api/agents/conversations", success=201),
+    ("GET", "/api/agents/conversations/{id}"): Rule("/api/agents/conversations/{conversation}", owned=True),
+    ("DELETE", "/api/agents/conversations/{id}"): Rule("/api/agents/conversations/{conversation}", owned=True,
+                                                       success=204),
+    ("POST", "/api/agents/chat"): Rule("/api/agents/chat", owned=True,
+                                       body={"message": "show my tracks", "conversation_id": "{conversation}"}),
+    # No LLM provider is configured in the app under test: the report says so without any network call.
+    ("GET", "/api/admin/llm/health"): Rule("/api/admin/llm/health", "admin"),
     ("GET", "/api/openapi.json"): Rule("/api/openapi.json", None),
     # The app under test has no Spotify client id, so a caller allowed through gets 503; tests/spotify cover 200.
     ("GET", "/api/spotify/search"): Rule("/api/spotify/search?q=x", success=503),
@@ -144,13 +154,14 @@ async def callers(client, database, config, make_account):
                                                headers=owner))
     analysis = await created(await client.post("/api/analysis/analyze", json={"track_id": track["id"]},
                                                headers=owner))
+    conversation = await created(await client.post("/api/agents/conversations", headers=owner))
     # Separation needs the pro role, which the owner lacks: its job is queued as the pro route would.
     async with database.pool.acquire() as conn:
         processing, _ = await enqueue(conn, user_id=accounts["user"].user.id, kind="processing",
                                       track_id=track["id"], args={"path": track["file_url"].removeprefix("/files/"),
                                                                   "model": "htdemucs", "engine": "local"})
     ids = {"track": track["id"], "stem": stem, "job": download["job_id"], "download_job": download["job_id"],
-           "analysis_job": analysis["job_id"], "processing_job": processing.id,
+           "analysis_job": analysis["job_id"], "processing_job": processing.id, "conversation": conversation["id"],
            "user_id": accounts["user"].user.id}
     return headers, ids
 

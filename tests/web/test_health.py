@@ -1,10 +1,11 @@
 import asyncio
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.db import Database, EmbeddedPostgres
 from sfa.web import make_app
 from sfa.web.keys import ACTOR_TREE
+from tests.serving import AppServer
 
 
 async def test_health_is_ok_while_the_database_answers(client):
@@ -19,7 +20,7 @@ async def test_health_is_degraded_while_the_database_is_down_and_recovers(tmp_pa
     server.start()
     database = await Database(server.url(), max_size=2).connect()
     try:
-        async with TestClient(TestServer(make_app(config.replace(health_timeout_s=1), database))) as client:
+        async with TestClient(AppServer(make_app(config.replace(health_timeout_s=1), database))) as client:
             assert (await client.get("/health")).status == 200
 
             await asyncio.to_thread(server.stop)
@@ -43,7 +44,7 @@ async def test_health_is_degraded_while_the_database_is_down_and_recovers(tmp_pa
 async def test_health_is_degraded_once_the_worker_tree_has_stopped(config, database, tree):
     app = make_app(config, database)
     app[ACTOR_TREE] = tree
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(AppServer(app)) as client:
         assert await (await client.get("/health")).json() == {"status": "ok"}
 
         await tree.root.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import FormData, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 
 from sfa.config import Config
@@ -21,6 +21,7 @@ from sfa.web.keys import ACTOR_TREE
 from sfa.web.openapi import UndeclaredRoutes, build_document
 from tests.conftest import Account
 from tests.lalalai.fake_lalalai import KEY, FakeLalalai
+from tests.serving import AppServer
 from tests.spotify.fake_spotify import FakeSpotify
 from tests.spotify.fake_spotify import settings as spotify_settings
 from tests.tracks.audio import audio_bytes
@@ -139,7 +140,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(app, t
     app[ACTOR_TREE] = tree
     admin, victim = await make_account("admin"), await make_account("pro")
     settings = schemathesis_config(tmp_path / "schemathesis.toml", admin.token, victim.user.id)
-    async with TestClient(TestServer(app)) as client:
+    async with TestClient(AppServer(app)) as client:
         await seed(client, admin, database, config.data_dir)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "schemathesis.cli", "--config-file", str(settings), "run",

@@ -3,10 +3,11 @@ default, an allow-list beside it) and write nothing through ``/api`` with the co
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from sfa.web import make_app
 from tests.pages import log_in, meta
+from tests.serving import AppServer
 
 FOREIGN = "https://evil.example"
 ALLOWED = "https://app.example.com"
@@ -65,7 +66,7 @@ async def test_a_long_poll_session_from_a_foreign_page_is_refused(logged_in):
 
 async def test_any_origin_when_the_allow_list_is_a_star(config, database, make_account):
     account = await make_account()
-    async with TestClient(TestServer(make_app(config.replace(allowed_origins=frozenset({"*"})), database))) as client:
+    async with TestClient(AppServer(make_app(config.replace(allowed_origins=frozenset({"*"})), database))) as client:
         assert await upgrade_status(client, FOREIGN, token=account.token) == 101
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from sfa.analysis.job import feature_groups
@@ -22,6 +24,19 @@ routes = web.RouteTableDef()
 FEATURES_MESSAGE = f"must be all, or a list of {', '.join(FEATURE_GROUPS)}"
 
 
+def analysis_request(body: dict[str, Any]) -> tuple[int, list[str]]:
+    """The track and feature groups an analysis request names; 422 with details when they are not valid."""
+    track_id, features = body.get("track_id"), feature_groups(body.get("features", "all"))
+    errors = {}
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
+        errors["track_id"] = ["must be the id of one of your tracks"]
+    if features is None:
+        errors["features"] = [FEATURES_MESSAGE]
+    if errors:
+        raise ValidationFailed(errors)
+    return track_id, features
+
+
 @routes.post("/api/analysis/analyze")
 @operation("Analyse one of the caller's tracks in an analysis worker", tag="analysis", body=ANALYZE_REQUEST,
            errors=(404,),
@@ -31,16 +46,8 @@ FEATURES_MESSAGE = f"must be all, or a list of {', '.join(FEATURE_GROUPS)}"
                                         {"track_id": "$response.body#/data/track_id"})}))
 async def analyze(request: web.Request) -> web.Response:
     user = await current_user(request)
-    body = await json_body(request)
-    track_id, features = body.get("track_id"), feature_groups(body.get("features", "all"))
-    errors = {}
-    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
-        errors["track_id"] = ["must be the id of one of your tracks"]
-    if features is None:
-        errors["features"] = [FEATURES_MESSAGE]
-    if errors:
-        raise ValidationFailed(errors)
-    job = await start_track_job(request, user.id, track_id, "analysis", {"features": features})
+    track_id, features = analysis_request(await json_body(request))
+    job = await start_track_job(request.app, user.id, track_id, "analysis", {"features": features})
     return data({"job_id": job.id, "track_id": job.track_id, "status": job.status}, status=201)
 
 

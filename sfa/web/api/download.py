@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 from aiohttp import web
 
 from sfa.integrations.downloader import DEFAULT_QUALITY, QUALITIES
-from sfa.jobs import enqueue, get_job
+from sfa.jobs import Job, enqueue, get_job
 from sfa.tracks.store import create_track
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
@@ -32,7 +32,7 @@ def _web_url(url: str) -> bool:
     return re.fullmatch(WEB_URL, url) is not None
 
 
-def _request(body: dict[str, Any]) -> tuple[str, str]:
+def download_request(body: dict[str, Any]) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
     if not isinstance(url, str) or len(url) > MAX_URL or not _web_url(url):
@@ -49,6 +49,15 @@ def _title(url: str) -> str:
     return (name[0] or name[2]).strip()[:200] or urlsplit(url).hostname
 
 
+async def start_download(app: web.Application, user_id: int, url: str, quality: str) -> Job:
+    """Create the track a download fills and its job, together."""
+    async with app[DATABASE].pool.acquire() as conn, conn.transaction():
+        track = await create_track(conn, user_id, title=_title(url), artist=None, source="url", source_url=url)
+        job, _ = await enqueue(conn, user_id=user_id, kind="download", track_id=track.id,
+                               args={"url": url, "quality": quality}, max_attempts=app[CONFIG].queue_max_attempts)
+    return job
+
+
 @routes.post("/api/download/track")
 @operation("Download a URL into a new track", tag="download", body=DOWNLOAD_REQUEST,
            replies=data_reply(JOB_STARTED, "the new track's queued download job", status=201, links={
@@ -58,13 +67,9 @@ def _title(url: str) -> str:
                "CancelJob": Link("jobs_cancel", {"id": "$response.body#/data/job_id"})}))
 async def start(request: web.Request) -> web.Response:
     user = await current_user(request)
-    url, quality = _request(await json_body(request))
-    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
-        track = await create_track(conn, user.id, title=_title(url), artist=None, source="url", source_url=url)
-        job, _ = await enqueue(conn, user_id=user.id, kind="download", track_id=track.id,
-                               args={"url": url, "quality": quality},
-                               max_attempts=request.app[CONFIG].queue_max_attempts)
-    return data({"job_id": job.id, "track_id": track.id, "status": job.status}, status=201)
+    url, quality = download_request(await json_body(request))
+    job = await start_download(request.app, user.id, url, quality)
+    return data({"job_id": job.id, "track_id": job.track_id, "status": job.status}, status=201)
 
 
 @routes.get("/api/download/job/{id}")

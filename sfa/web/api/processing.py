@@ -38,7 +38,7 @@ async def models(request: web.Request) -> web.Response:
                  "engines": list(ENGINES)})
 
 
-def _request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, str]:
+def separation_request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, str]:
     track_id, model, engine = body.get("track_id"), body.get("model", DEFAULT_MODEL), body.get("engine", "local")
     errors: dict[str, list[str]] = {}
     if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
@@ -64,8 +64,8 @@ def _request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, 
 async def separate(request: web.Request) -> web.Response:
     user = await current_user(request)
     config = request.app[CONFIG]
-    track_id, model, engine = _request(await json_body(request), config.lalalai_key is not None)
-    job = await start_track_job(request, user.id, track_id, "processing", {"model": model, "engine": engine})
+    track_id, model, engine = separation_request(await json_body(request), config.lalalai_key is not None)
+    job = await start_track_job(request.app, user.id, track_id, "processing", {"model": model, "engine": engine})
     return data({"job_id": job.id, "track_id": job.track_id, "model": model, "engine": engine,
                  "status": job.status}, status=201)
 

@@ -12,11 +12,11 @@ from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
 
 
-async def start_track_job(request: web.Request, user_id: int, track_id: int, kind: str,
+async def start_track_job(app: web.Application, user_id: int, track_id: int, kind: str,
                           args: dict[str, Any]) -> Job:
     """Enqueue ``kind`` on the track, its file's path added to ``args``: 404 when the track is not the
     caller's, 422 while its audio has not arrived (a download still running)."""
-    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
+    async with app[DATABASE].pool.acquire() as conn, conn.transaction():
         track = await fetch_track(conn, user_id, track_id)
         if track is None:
             raise NotFound("track not found")
@@ -24,5 +24,5 @@ async def start_track_job(request: web.Request, user_id: int, track_id: int, kin
             raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
         job, _ = await enqueue(conn, user_id=user_id, kind=kind, track_id=track.id,
                                args={"path": track.path, **args},
-                               max_attempts=request.app[CONFIG].queue_max_attempts)
+                               max_attempts=app[CONFIG].queue_max_attempts)
     return job

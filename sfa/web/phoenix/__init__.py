@@ -30,7 +30,8 @@ def setup(app: web.Application, *, authenticate: Authenticator) -> PhoenixEndpoi
     endpoint = PhoenixEndpoint(
         router=product_router(), authenticate=authenticate, database=app[DATABASE], pubsub=app[PUBSUB],
         limits=SocketLimits(config.socket_idle_timeout_s, config.socket_outbox_max),
-        longpoll_window_s=config.longpoll_window_s, allowed_origins=config.allowed_origins,
+        longpoll_window_s=config.longpoll_window_s, handshake_timeout_s=config.handshake_timeout_s,
+        allowed_origins=config.allowed_origins,
     )
     app[PHOENIX] = endpoint
     app[SESSIONS] = LongPollSessions()

@@ -50,12 +50,13 @@ class LiveActors:
 
 class PhoenixEndpoint:
     def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
-                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float,
+                 pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float, handshake_timeout_s: float,
                  allowed_origins: frozenset[str] = frozenset()) -> None:
         self.router = router
         self.allowed_origins = allowed_origins
         self.limits = limits
         self.longpoll_window_s = longpoll_window_s
+        self.handshake_timeout_s = handshake_timeout_s
         self._authenticate = authenticate
         self._database = database
         self._pubsub = pubsub

@@ -3,8 +3,11 @@
 A session is a :class:`PhoenixSocket` plus a random token the client sends back on every request
 (``X-Phoenix-Longpoll-Token``, or the last ``token`` query parameter). GET waits up to the window for
 frames; POST delivers the client's frames, one per ndjson line (``[``… is a text frame, any other line is a
-base64 binary frame). The HTTP status is always 200; the logical one is the body's ``"status"``:
-410 asks the client to (re)open a session, 204 means nothing arrived in the window, 403 refused.
+base64 binary frame). The HTTP status is 200; the logical one is the body's ``"status"``: 410 asks the
+client to (re)open a session, 204 means nothing arrived in the window, 403 refused, 500 an open that took
+longer than the handshake timeout (the client retries). Every request is bounded: a GET by the window, an
+open by the handshake timeout, a POST's frames by the window and its body by the connection guard's body
+timeout (a stalled body is answered HTTP 408, which the client also retries after).
 A binary frame for the client travels base64-encoded, as the client sends its own (the JS LongPoll hands
 message strings to the JSON decoder, so binary replies suit WebSocket clients best).
 
@@ -125,7 +128,12 @@ async def _open(request: web.Request, sessions: LongPollSessions) -> web.Respons
     window = endpoint.longpoll_window_s
     # Long-poll sends no heartbeats: the session ends after 1.5 windows without a request, as Phoenix's.
     limits = SocketLimits(1.5 * window, endpoint.limits.outbox_max, endpoint.limits.max_channels)
-    socket = await endpoint.connect(request, params, limits=limits)
+    try:
+        async with asyncio.timeout(endpoint.handshake_timeout_s):
+            socket = await endpoint.connect(request, params, limits=limits)
+    except TimeoutError:
+        log.warning("long-poll open took over %g s", endpoint.handshake_timeout_s)
+        return reply({"status": 500})
     if socket is None:
         return reply({"status": 403})
     session = sessions.open(socket, window)

@@ -2,7 +2,8 @@
 
 The auth token arrives as the ``token`` query parameter or, from the ``authToken`` client option, as the
 subprotocol ``base64url.bearer.phx.<base64url token>`` beside ``phoenix`` (which we echo). A refused
-connection gets HTTP 403 before any upgrade.
+connection gets HTTP 403 before any upgrade; one whose authentication and upgrade take longer than the
+handshake timeout gets 503.
 
 The connection lives exactly as long as its socket actor: when the actor closes (or ends in any way, see
 :meth:`PhoenixSocket.start`) the client gets a close frame with the actor's code, and when the client goes
@@ -49,15 +50,20 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     token = subprotocol_token(request.headers.getall("Sec-WebSocket-Protocol", []))
     if token is not None:
         params["token"] = token
-    socket = await endpoint.connect(request, params)
-    if socket is None:
-        raise web.HTTPForbidden()
-    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_FRAME_BYTES)
     try:
-        await ws.prepare(request)
-    except BaseException:
-        socket.close(NORMAL, "upgrade failed")
-        raise
+        async with asyncio.timeout(endpoint.handshake_timeout_s):
+            socket = await endpoint.connect(request, params)
+            if socket is None:
+                raise web.HTTPForbidden()
+            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_FRAME_BYTES)
+            try:
+                await ws.prepare(request)
+            except BaseException:
+                socket.close(NORMAL, "upgrade failed")
+                raise
+    except TimeoutError:
+        log.warning("websocket handshake took over %g s", endpoint.handshake_timeout_s)
+        raise web.HTTPServiceUnavailable(headers={"Retry-After": "1"}) from None
     await _serve(request, ws, socket)
     return ws
 
