@@ -178,7 +178,9 @@ MEMORY_PROBE = textwrap.dedent(
     from sfa import dsp
     start = time.perf_counter()
     result = dsp.analyze_file(sys.argv[1])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM is this program's own peak; ru_maxrss also keeps the forked parent's pages from before exec.
+    hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+    peak = int(hwm[0].split()[1]) * 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"peak": peak, "seconds": time.perf_counter() - start, "result": result}))
     """
 )
