@@ -60,9 +60,9 @@ def send_a_broken_request(port: int, token: str) -> None:
         sock.recv(4096)
 
 
-def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path, database_url):
+def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path):
     port = free_port()
-    proc = launch(tmp_path, DATABASE_URL=database_url, SFA_PORT=str(port), SFA_LOG_LEVEL="debug",
+    proc = launch(tmp_path, SFA_PORT=str(port), SFA_LOG_LEVEL="debug",
                   SFA_ADMIN_PASSWORD=ADMIN_PASSWORD, SFA_SECRET_KEY=SECRET_KEY)
     try:
         read_until(proc, "login: ")

@@ -35,7 +35,7 @@ STATEFUL_422 = ("DELETE /api/jobs/{id}", "POST /api/analysis/analyze", "POST /ap
                 "POST /api/tracks", "PATCH /api/admin/users/{id}", "POST /api/spotify/fetch",
                 "POST /api/spotify/import")
 ACCEPTED = ["2xx", "401", "403", "404", "429"]
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 
 
 @pytest.fixture
