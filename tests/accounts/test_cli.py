@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port
+from tests.pages import meta
 from tests.processes import launch, read_until, run_command
 
 
@@ -19,7 +20,7 @@ async def get_status(url: str, token: str) -> int:
 async def log_in_status(base: str, email: str, password: str) -> int:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         page = await (await session.get(f"{base}/users/log_in")).text()
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)[1]
+        csrf = meta(page, "csrf-token")
         form = {"_csrf_token": csrf, "user[email]": email, "user[password]": password}
         async with session.post(f"{base}/users/log_in", data=form, allow_redirects=False) as response:
             return response.status

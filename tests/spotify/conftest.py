@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import aiohttp
 import pytest
 
 from sfa.config import Config
+from tests.pages import meta
 from tests.spotify.fake_spotify import FakeSpotify, settings
 
 
@@ -52,7 +52,7 @@ class Browser:
 
     async def csrf(self, path: str = "/users/log_in") -> str:
         page = await (await self.get(path)).text()
-        return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        return meta(page, "csrf-token")
 
     async def log_in(self, email: str, password: str) -> None:
         response = await self.post("/users/log_in", {"user[email]": email, "user[password]": password,
