@@ -25,9 +25,9 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
-from tests.lalalai.fake_lalalai import FakeLalalai, served
+from tests.fakes import serving
+from tests.lalalai.fake_lalalai import FakeLalalai
 from tests.serving import AppServer
-from tests.spotify import fake_spotify
 from tests.spotify.fake_spotify import FakeSpotify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,14 +155,14 @@ class Account:
 @pytest.fixture
 async def lalalai() -> AsyncIterator[FakeLalalai]:
     """The fake lalal.ai on a real local socket."""
-    async with served() as fake:
+    async with serving(FakeLalalai()) as fake:
         yield fake
 
 
 @pytest.fixture
 async def spotify() -> AsyncIterator[FakeSpotify]:
     """The fake Spotify (accounts service and Web API) on a real local socket."""
-    async with fake_spotify.served() as fake:
+    async with serving(FakeSpotify()) as fake:
         yield fake
 
 

@@ -7,18 +7,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from sfa.tracks.store import create_track, set_track_file
 from tests.agents.fake_llm import FakeLLM
+from tests.fakes import serving
 
 
 @pytest.fixture
 async def llm() -> AsyncIterator[FakeLLM]:
     """The fake LLM server on a real local socket."""
-    fake = FakeLLM()
-    async with TestServer(fake.app()) as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
+    async with serving(FakeLLM()) as fake:
         yield fake
 
 

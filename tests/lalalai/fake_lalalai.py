@@ -5,17 +5,14 @@ is the upload itself at a fraction of its level, the back track the rest."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import soundfile
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 KEY = "test-license-key"
 
@@ -120,11 +117,3 @@ class FakeLalalai:
         return web.Response(body=buffer.getvalue(), content_type="audio/wav",
                             headers={"Content-Disposition": disposition})
 
-
-@contextlib.asynccontextmanager
-async def served() -> AsyncIterator[FakeLalalai]:
-    """The fake lalal.ai on a real local socket."""
-    fake = FakeLalalai()
-    async with TestServer(fake.app()) as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
-        yield fake

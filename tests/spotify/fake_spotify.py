@@ -15,15 +15,12 @@ import hashlib
 import itertools
 import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret"
@@ -306,15 +303,6 @@ def _basic(header: str) -> tuple[str | None, str | None]:
         return None, None
     client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
     return client_id, secret
-
-
-@asynccontextmanager
-async def served() -> AsyncIterator[FakeSpotify]:
-    """The fake Spotify on a real local socket."""
-    fake = FakeSpotify()
-    async with TestServer(fake.app(), host="127.0.0.1") as server:
-        fake.base_url = str(server.make_url("")).rstrip("/")
-        yield fake
 
 
 def settings(fake: FakeSpotify) -> dict[str, str]:
