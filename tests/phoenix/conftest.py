@@ -60,6 +60,15 @@ async def server(phoenix_app: web.Application) -> AsyncIterator[TestServer]:
 
 
 @pytest.fixture
+async def other_node(phoenix_config: Config, database_url: str) -> AsyncIterator[TestServer]:
+    """A second app with its own pool and PubSub, as a second server on the same database would have."""
+    database = await Database(database_url, max_size=2).connect()
+    async with AppServer(make_app(phoenix_config, database)) as test_server:
+        yield test_server
+    await database.close()
+
+
+@pytest.fixture
 async def http(server: TestServer) -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client of the live server; paths are relative to it."""
     async with aiohttp.ClientSession(base_url=server.make_url("/")) as session:
