@@ -282,6 +282,8 @@ SETTINGS: tuple[Setting, ...] = (
             "longest delay between two attempts of a job"),
     Setting("queue_lease_s", "SFA_QUEUE_LEASE_S", "30", _positive_seconds, "a number of seconds > 0",
             "a running job whose node sent no heartbeat this long is rescued (retried elsewhere)"),
+    Setting("queue_retention_s", "SFA_QUEUE_RETENTION_S", "604800", _positive_seconds, "a number of seconds > 0",
+            "how long a finished (completed, failed, cancelled) job is kept before it is deleted"),
     Setting("queue_poll_s", "SFA_QUEUE_POLL_S", "1", _positive_seconds, "a number of seconds > 0",
             "how often an idle queue looks for due work without a NOTIFY (retries coming due)"),
     Setting("separation_segment_s", "SFA_SEPARATION_SEGMENT_S", "7.8", _float_in(0.5, 600),
@@ -394,6 +396,7 @@ class Config:
     queue_backoff_s: float
     queue_backoff_max_s: float
     queue_lease_s: float
+    queue_retention_s: float
     queue_poll_s: float
     separation_segment_s: float
     separation_overlap: float

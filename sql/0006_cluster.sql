@@ -77,3 +77,5 @@ CREATE TRIGGER jobs_count_truncate AFTER TRUNCATE ON jobs FOR EACH STATEMENT EXE
 
 -- The overview's "completed in the last minute" and pruning by age read this range, index only.
 CREATE INDEX jobs_completed_idx ON jobs (finished_at, queue) WHERE state = 'completed';
+-- The overview's oldest waiting job per queue: the first entry, whatever the priorities.
+CREATE INDEX jobs_waiting_idx ON jobs (queue, run_at) WHERE state = 'queued';

@@ -16,6 +16,7 @@ up, the workers stay down and the status tree says so; the web endpoint keeps se
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sfa.actors.devices import gpu_devices
@@ -35,8 +36,11 @@ GPU_WORKER = f"{GpuWorker.__module__}.{GpuWorker.__qualname__}"
 
 
 class ActorTree:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, queues: Sequence[str] | None = None) -> None:
+        """``queues``: the queues whose pools this node runs (default: all); the GPU pool runs with
+        ``processing``."""
         self.config = config
+        self.queues = queues
         self.intensity = Intensity(config.max_restarts, config.restart_period_s)
         self.bridge: ActorSystemBridge | None = None
         self.pools: dict[str, WorkerPool] = {}
@@ -49,16 +53,18 @@ class ActorTree:
         try:
             self.bridge = await ActorSystemBridge(self.config.actor_base, admin_port=self.config.actor_admin_port,
                                                   log_level=self.config.log_level).start()
-            counts = {"download": self.config.workers_download, "processing": self.config.workers_processing,
-                      "analysis": self.config.workers_analysis}
+            counts = {queue: count for queue, count in {
+                "download": self.config.workers_download, "processing": self.config.workers_processing,
+                "analysis": self.config.workers_analysis}.items() if self.queues is None or queue in self.queues}
             self.pools = {queue: WorkerPool(queue, self.bridge, devices=["cpu"] * count, actor_class=JOB_WORKER,
                                             worker_kind="job_worker", performers=performers,
                                             intensity=self.intensity)
                           for queue, count in counts.items()}
-            self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
-                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity,
-                                  slots=self.config.workers_processing)
-            specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
+            if "processing" in counts:
+                self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
+                                      worker_kind="gpu_worker", performers=performers, intensity=self.intensity,
+                                      slots=self.config.workers_processing)
+            specs = [pool.spec() for pool in (*self.pools.values(), *filter(None, [self.gpu]))]
             specs.append(ChildSpec("sessions", self._start_sessions, kind="supervisor"))
             self.root = await Supervisor("root", specs, intensity=self.intensity).start()
             self.root.done.add_done_callback(self._root_ended)
