@@ -82,11 +82,11 @@ def separate_track(engine: Engine, bag: Bag, track: Track, settings: Settings, *
 
 
 def write_stems(stems: torch.Tensor, names: tuple[str, ...], sample_rate: int, data_dir: Path,
-                folder: str) -> list[dict[str, object]]:
+                folder: str, job_id: int | None = None) -> list[dict[str, object]]:
     """Each stem to ``folder/<name>.wav`` under ``data_dir`` (written aside, renamed into place)."""
     written = []
     for name, stem in zip(names, stems, strict=True):
-        temp = temp_path(data_dir)
+        temp = temp_path(data_dir, job_id)
         try:
             soundfile.write(temp, stem.T.numpy(), sample_rate, format=STEM_FORMAT, subtype=STEM_SUBTYPE)
             relative = f"{folder}/{name}.{STEM_EXTENSION}"

@@ -49,7 +49,7 @@ def separate_locally(ctx: JobContext) -> dict[str, Any]:
         raise PermanentError(str(exc)) from None
     finally:
         shared = engine.runner.stats.forget(job_id)
-    written = write_stems(stems, bag.stems, track.sample_rate, Path(args["data_dir"]), args["folder"])
+    written = write_stems(stems, bag.stems, track.sample_rate, Path(args["data_dir"]), args["folder"], job_id)
     ctx.report(1.0, "stems written")
     return {"model": bag.name, "engine": "local", "device": str(engine.device), "stems": written,
             "sample_rate": track.sample_rate, "samples": track.samples, "shared_batches": shared}
