@@ -47,16 +47,15 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Progress and heartbeat updates change no state: the join finds nothing to count and inserts nothing.
+-- The rows leave their old (queue, state) and enter their new one; what cancels out (progress and heartbeat
+-- updates change no state) is not written.
 CREATE FUNCTION job_counts_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO job_counts (queue, state, n)
     SELECT queue, state, sum(n) FROM (
-        SELECT o.queue, o.state, -1 AS n FROM old_rows o JOIN new_rows w USING (id)
-        WHERE (o.queue, o.state) IS DISTINCT FROM (w.queue, w.state)
+        SELECT queue, state, -1 AS n FROM old_rows
         UNION ALL
-        SELECT w.queue, w.state, 1 FROM old_rows o JOIN new_rows w USING (id)
-        WHERE (o.queue, o.state) IS DISTINCT FROM (w.queue, w.state)
+        SELECT queue, state, 1 FROM new_rows
     ) AS moved GROUP BY queue, state HAVING sum(n) <> 0;
     RETURN NULL;
 END $$;

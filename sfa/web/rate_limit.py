@@ -3,12 +3,14 @@
 ``api_auth`` covers every API route per user (per IP when anonymous), ``api_heavy`` adds a tighter limit
 on the four routes that start expensive work, ``browser`` covers pages per IP. Every node counts in the
 same PostgreSQL rows (``rate_limit_windows``), so two nodes behind a load balancer give a user the limit
-once, not twice. A request's hits are one UPSERT, one round trip on a pooled connection, whatever the
-number of pipelines it counts in: the row lock makes concurrent hits on one key count one after another,
-so exactly the limit passes. *Why not count in each process and sync now and then:* the limit would then
-hold only approximately (a burst split over the nodes passes between syncs); *why not Redis:* it would be
-one more service to run for what one indexed row in the database we already hold does.
+once, not twice. *Why not count in each process and sync now and then:* the limit would then hold only
+approximately (a burst split over the nodes passes between syncs); *why not Redis:* one more service to
+run for what one row in the database we already hold does.
 
+Counting is one UPSERT for every hit that arrives while the previous one is on its way (group commit, as a
+database does with its log): alone, a request waits one round trip; under load, hundreds share one
+statement, so the count costs no more connections as requests grow. The row lock orders concurrent
+UPSERTs from all nodes, and a batch's hits on one key get consecutive counts, so exactly the limit passes.
 Every limited response carries the three ``X-RateLimit-*`` headers of its tightest pipeline.
 """
 
@@ -45,14 +47,14 @@ BROWSER_PREFIXES = ("/users/", "/auth/")
 UNLIMITED = ("/health", "/socket/", "/live/", "/static/")
 SWEEP_S = 60.0
 
-# Several keys in one statement (unnest). A hit for a window later than the row's starts it over at 1; a
-# hit for an earlier one (a node whose clock lags) counts in the row's window, so nodes never reset each
-# other's counts back and forth. pypika has neither unnest nor ON CONFLICT ... DO UPDATE with CASE.
+# A batch of keys, each with its number of hits, in one statement (unnest). Hits for a window later than
+# the row's start it over; hits for an earlier one (a node whose clock lags) count in the row's window, so
+# nodes never reset each other's counts back and forth. pypika has neither unnest nor DO UPDATE with CASE.
 HIT = """
 INSERT INTO rate_limit_windows AS w (key, reset_at, hits)
-SELECT key, reset_at, 1 FROM unnest($1::text[], $2::bigint[]) AS hit (key, reset_at)
+SELECT key, reset_at, hits FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS hit (key, reset_at, hits)
 ON CONFLICT (key) DO UPDATE
-    SET hits = CASE WHEN EXCLUDED.reset_at > w.reset_at THEN 1 ELSE w.hits + 1 END,
+    SET hits = CASE WHEN EXCLUDED.reset_at > w.reset_at THEN EXCLUDED.hits ELSE w.hits + EXCLUDED.hits END,
         reset_at = GREATEST(w.reset_at, EXCLUDED.reset_at)
 RETURNING key, reset_at, hits
 """
@@ -85,8 +87,54 @@ class Pipeline:
     def reset_at(self, now: float) -> int:
         return (int(now // self.rate.period_s) + 1) * self.rate.period_s
 
-    def decide(self, hits: int, reset_at: int) -> Decision:
-        return Decision(hits <= self.rate.limit, self.rate.limit, max(0, self.rate.limit - hits), reset_at)
+    def decide(self, count: Count) -> Decision:
+        return Decision(count.hits <= self.rate.limit, self.rate.limit, max(0, self.rate.limit - count.hits),
+                        count.reset_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A hit's place in its window: the hits counted up to and including it, and the window's end."""
+
+    hits: int
+    reset_at: int
+
+
+class WindowCounter:
+    """Counts hits in ``rate_limit_windows``, every hit waiting when a statement leaves in that statement."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._waiting: list[tuple[str, int, asyncio.Future[Count]]] = []
+        self._sending: asyncio.Task | None = None
+
+    def hit(self, key: str, reset_at: int) -> asyncio.Future[Count]:
+        counted: asyncio.Future[Count] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, reset_at, counted))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send(), name="rate limit counts")
+        return counted
+
+    async def _send(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            by_key: dict[str, list[tuple[int, asyncio.Future[Count]]]] = {}
+            for key, reset_at, counted in batch:
+                by_key.setdefault(key, []).append((reset_at, counted))
+            try:
+                rows = await self.database.pool.fetch(HIT, list(by_key), [max(r for r, _ in hits) for hits in
+                                                                          by_key.values()],
+                                                      [len(hits) for hits in by_key.values()])
+            except Exception as exc:  # every waiting request gets the failure; the next batch tries again
+                for _, _, counted in batch:
+                    if not counted.done():
+                        counted.set_exception(exc)
+                continue
+            for row in rows:
+                hits = by_key[row["key"]]
+                for place, (_, counted) in enumerate(hits, start=row["hits"] - len(hits) + 1):
+                    if not counted.done():
+                        counted.set_result(Count(place, row["reset_at"]))
 
 
 class RateLimited(APIError):
@@ -106,14 +154,15 @@ class RateLimiter:
         self.heavy = Pipeline("api_heavy", config.rate_heavy)
         self.browser = Pipeline("browser", config.rate_browser)
         self.database = database
+        self.counter = WindowCounter(database)
         self.clock = clock
 
     async def hit(self, counted: Sequence[tuple[Pipeline, str]]) -> Decision:
         """Count one hit of ``subject`` in each pipeline; the first refusal, else the tightest decision."""
         now = self.clock()
-        keys = {pipeline.key(subject): pipeline for pipeline, subject in counted}
-        rows = await self.database.pool.fetch(HIT, list(keys), [p.reset_at(now) for p in keys.values()])
-        decisions = [keys[row["key"]].decide(row["hits"], row["reset_at"]) for row in rows]
+        counts = await asyncio.gather(*(self.counter.hit(pipeline.key(subject), pipeline.reset_at(now))
+                                        for pipeline, subject in counted))
+        decisions = [pipeline.decide(count) for (pipeline, _), count in zip(counted, counts, strict=True)]
         denied = [d for d in decisions if not d.allowed]
         return denied[0] if denied else min(decisions, key=lambda d: d.remaining)
 
