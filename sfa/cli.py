@@ -22,7 +22,7 @@ from sfa.accounts.roles import ROLES, canonical_role
 from sfa.config import Config, ConfigError, unknown_variables
 from sfa.db import Database, MigrationError
 from sfa.db.embedded import EmbeddedPostgresError
-from sfa.jobs.states import QUEUES
+from sfa.job_kinds import JOB_KINDS
 from sfa.nodes import DataDirNotShared
 from sfa.server import Server, step
 from sfa.supervisors.control import SOCKET_NAME, ControlError, ask
@@ -41,7 +41,7 @@ class CommandError(Exception):
 def queue_list(raw: str) -> list[str]:
     """``--queues``: a comma-separated list of the job queues, each at most once."""
     queues = [part.strip() for part in raw.split(",") if part.strip()]
-    known = sorted(set(QUEUES.values()))
+    known = sorted({kind.queue for kind in JOB_KINDS.values()})
     if not queues or len(set(queues)) != len(queues) or not set(queues) <= set(known):
         raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(known)}")
     return queues

@@ -26,7 +26,8 @@ from sfa.accounts.bootstrap import ensure_super_admin
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
-from sfa.jobs import JobQueue, node_concurrency, pool_executor
+from sfa.job_kinds import JOB_KINDS
+from sfa.jobs import JobKinds, JobQueue, pool_executor
 from sfa.jobs.maintenance import Maintenance
 from sfa.nodes import ClusterNode
 from sfa.pubsub import PubSub
@@ -50,13 +51,15 @@ def redact(url: str) -> str:
 
 
 class Server:
-    def __init__(self, config: Config, *, web: bool = True, queues: Sequence[str] | None = None) -> None:
-        """``web``: serve HTTP (else a worker-only node); ``queues``: those this node claims jobs from
-        (default: every queue)."""
+    def __init__(self, config: Config, kinds: JobKinds = JOB_KINDS, *, web: bool = True,
+                 queues: Sequence[str] | None = None) -> None:
+        """``web``: serve HTTP (else a worker-only node); ``queues``: those of the kinds' queues this node
+        claims jobs from (default: every one)."""
         self.config = config
+        self.kinds = kinds
         self.web = web
-        self.concurrency = {queue: count for queue, count in node_concurrency(config).items()
-                            if queues is None or queue in queues}
+        self.queues = {queue: count for queue, count in kinds.queues(config).items()
+                       if queues is None or queue in queues}
         self.node = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
         self.member: ClusterNode | None = None
         self.maintenance: Maintenance | None = None
@@ -86,19 +89,19 @@ class Server:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
         self.member = await ClusterNode(self.database, self.config.data_dir, self.node,
-                                        role="web" if self.web else "worker", queues=list(self.concurrency),
+                                        role="web" if self.web else "worker", queues=list(self.queues),
                                         lease_s=self.config.queue_lease_s).join()
-        self.tree = await ActorTree(self.config, queues=list(self.concurrency)).start()
+        self.tree = await ActorTree(self.config, self.queues, self.kinds.performers()).start()
         pools = {**self.tree.pools, **({"gpu": self.tree.gpu} if self.tree.gpu else {})}
-        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools), self.concurrency,
-                                   node=self.node).start()
+        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools, self.kinds), self.queues,
+                                   kinds=self.kinds, node=self.node).start()
         self.maintenance = Maintenance(self.database, self.config).start()
         self.pubsub = await PubSub(self.database, node=self.node).start()
         if not self.web:
-            queues = ", ".join(f"{queue} ({count})" for queue, count in self.concurrency.items()) or "none"
+            queues = ", ".join(f"{queue} ({count})" for queue, count in self.queues.items()) or "none"
             step("worker", f"node {self.node} runs jobs from {queues}; no HTTP endpoint")
             return
-        app = self.build_app(self.database)
+        app = make_app(self.config, self.database, self.pubsub)
         app[ACTOR_TREE] = self.tree
         self.runner = await serve(app, self.config.host, self.config.port, shutdown_timeout=self.config.shutdown_s)
         base = f"http://{self.config.host}:{self.config.port}"
@@ -114,9 +117,6 @@ class Server:
         elif password == "":
             step("admin", f"created super_admin {email} with the password in SFA_ADMIN_PASSWORD")
         step("login", f"{base}/users/log_in; API keys: {base}/users/settings or `python3 run.py create-token EMAIL`")
-
-    def build_app(self, database: Database) -> web.Application:
-        return make_app(self.config, database, self.pubsub)
 
     async def stop(self) -> None:
         """Stop what started, in reverse order. A step that fails is logged and the rest still run, so a

@@ -1,6 +1,6 @@
 """The operators' overview of the queue (``GET /api/admin/jobs``), read without scanning the jobs table.
 
-Counts come from ``job_counts``, the deltas that statement triggers on ``jobs`` add (sql/0006_cluster.sql),
+Counts come from ``job_counts``, the deltas that statement triggers on ``jobs`` add (sql/0007_cluster.sql),
 folded now and then by :func:`fold_counts` so they stay a few rows per queue and state; the oldest waiting
 job and the last minute's completions come from partial indexes. So the overview costs the same with a
 hundred jobs as with millions (``bench/job_overview.py``).
