@@ -7,8 +7,8 @@ A node cannot tell that from a path, so it proves it: on start it writes a marke
 into ``SFA_DATA_DIR/.nodes/``, records that name in ``cluster_nodes``, and looks for the marker of every
 other live node in its own data dir. One missing means the two do not share the directory, and the node
 refuses to start (whichever of two such nodes starts second notices, since each records itself before it
-looks). A live node renews its row every third of ``SFA_QUEUE_LEASE_S``; rows not renewed for a lease are
-of nodes gone without stopping (``kill -9``) and are dropped by the next node to start.
+looks). A live node renews its row every third of ``SFA_QUEUE_LEASE_S`` (its lease); a row not renewed for
+its node's lease is of a node gone without stopping (``kill -9``), and the next node to start drops it.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ log = logging.getLogger(__name__)
 MARKERS = ".nodes"
 
 JOIN = """
-INSERT INTO cluster_nodes (node, marker, role, queues) VALUES ($1, $2, $3, $4)
-ON CONFLICT (node) DO UPDATE SET marker = EXCLUDED.marker, seen_at = now()
+INSERT INTO cluster_nodes (node, marker, role, queues, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
 """
 # Rows of nodes that stopped renewing: gone without leaving. Their marker names come back to be removed.
-DROP_GONE = "DELETE FROM cluster_nodes WHERE seen_at < now() - make_interval(secs => $1) RETURNING marker"
+DROP_GONE = "DELETE FROM cluster_nodes WHERE expires_at < now() RETURNING marker"
 OTHERS = "SELECT node, role, marker FROM cluster_nodes WHERE node <> $1"
-RENEW = "UPDATE cluster_nodes SET seen_at = now() WHERE node = $1"
+RENEW = "UPDATE cluster_nodes SET expires_at = now() + make_interval(secs => $2) WHERE node = $1"
 LEAVE = "DELETE FROM cluster_nodes WHERE node = $1"
 
 
@@ -66,9 +66,9 @@ class ClusterNode:
         self.marker_path.parent.mkdir(parents=True, exist_ok=True)
         self.marker_path.write_text(f"{self.node}\n")
         async with self.database.pool.acquire() as conn:
-            for gone in await conn.fetch(DROP_GONE, self.lease_s):
+            for gone in await conn.fetch(DROP_GONE):
                 (self.data_dir / MARKERS / gone["marker"]).unlink(missing_ok=True)
-            await conn.execute(JOIN, self.node, self.marker, self.role, self.queues)
+            await conn.execute(JOIN, self.node, self.marker, self.role, self.queues, self.lease_s)
             others = await conn.fetch(OTHERS, self.node)
         for other in others:
             if not (self.data_dir / MARKERS / other["marker"]).is_file():
@@ -85,7 +85,7 @@ class ClusterNode:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             try:
-                await self.database.pool.execute(RENEW, self.node)
+                await self.database.pool.execute(RENEW, self.node, self.lease_s)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("node %s: renewing its cluster row failed (%s)", self.node, exc)
 

@@ -10,8 +10,9 @@ CREATE UNLOGGED TABLE rate_limit_windows (
     hits     integer NOT NULL
 );
 
--- Each running node (web or worker-only), renewed while it lives. `marker` names the file it wrote under
--- its SFA_DATA_DIR (`.nodes/<marker>`): a node starting finds every live node's marker in its own data dir,
+-- Each running node (web or worker-only), renewed while it lives: a row past `expires_at` (one lease after
+-- its last renewal) is of a node gone without stopping. `marker` names the file it wrote under its
+-- SFA_DATA_DIR (`.nodes/<marker>`): a node starting finds every live node's marker in its own data dir,
 -- or refuses to start, because the nodes do not share the files.
 CREATE TABLE cluster_nodes (
     node       text PRIMARY KEY,
@@ -19,7 +20,7 @@ CREATE TABLE cluster_nodes (
     role       text NOT NULL CHECK (role IN ('web', 'worker')),
     queues     text[] NOT NULL,
     started_at timestamptz NOT NULL DEFAULT now(),
-    seen_at    timestamptz NOT NULL DEFAULT now()
+    expires_at timestamptz NOT NULL
 );
 
 -- Job counts by queue and state as deltas: every statement on jobs adds one row per (queue, state) it
