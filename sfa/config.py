@@ -202,7 +202,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("var_dir", "SFA_VAR_DIR", "./var", _path, "a directory path",
             "runtime state: the embedded PostgreSQL in `pg/`, generated secrets"),
     Setting("data_dir", "SFA_DATA_DIR", "./var/data", _path, "a directory path",
-            "audio, stems and exports, named by id"),
+            "audio, stems and exports, named by id; several nodes: one directory all of them share"),
     Setting("log_level", "SFA_LOG_LEVEL", "info", _choice(*LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS),
             "log verbosity"),
     Setting("db_pool_max", "SFA_DB_POOL_MAX", "10", _int_in(1, 1000), "an integer 1..1000",
@@ -222,7 +222,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
             "how long `/health` waits for the database"),
     Setting("secret_key", "SFA_SECRET_KEY", "", _secret_key, "at least 32 characters",
-            "signs and encrypts cookies and socket tokens; unset: generated once into `SFA_VAR_DIR/secret_key`",
+            "signs and encrypts cookies, socket and long-poll tokens; unset: generated once into "
+            "`SFA_VAR_DIR/secret_key`; several nodes: set the same on each",
             secret=True),
     Setting("admin_email", "SFA_ADMIN_EMAIL", "admin@localhost", _email, "an email address",
             "the super_admin created on first start"),
