@@ -17,7 +17,8 @@ BIG = "x" * 12_000
 
 PUBLISHER = textwrap.dedent("""
     import asyncio, sys
-        from sfa.pubsub import Broadcast, PubSub
+    from sfa.db import Database
+    from sfa.pubsub import Broadcast, PubSub
 
     async def main(url, topic):
         database = await Database(url, max_size=1).connect()

@@ -7,9 +7,13 @@ import time
 
 import aiohttp
 
+from sfa.accounts.signing import derive_key
 from sfa.pubsub import Broadcast
-from sfa.web.keys import PUBSUB
-from sfa.web.phoenix.transports.longpoll_sessions import PUBSUB_TIMEOUT_S
+from sfa.web.keys import PUBSUB, SOCKET_TOKEN_KEY
+from sfa.web.phoenix.transports.longpoll import SESSIONS
+from sfa.web.phoenix.transports.longpoll_sessions import PUBSUB_TIMEOUT_S, session_token, token_topic
+
+HEARTBEAT = '["1","1","phoenix","heartbeat",{}]'
 
 
 async def request(base: str, method: str, token: str, body: str | None = None) -> dict:
@@ -59,18 +63,27 @@ async def test_a_forged_token_is_refused_without_asking_anyone(server, other_nod
     token = await open_session(str(server.make_url("")), owner)
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
 
-    assert await request(str(other_node.make_url("")), "POST", forged, '["1","1","phoenix","heartbeat",{}]') == \
-        {"status": 410}
+    assert await request(str(other_node.make_url("")), "POST", forged, HEARTBEAT) == {"status": 410}
 
 
-async def test_a_session_its_node_no_longer_holds_is_gone_on_any_node(server, other_node, owner):
+async def test_a_session_that_ended_is_gone_at_once_on_every_node(server, other_node, owner):
     base = str(server.make_url(""))
     token = await open_session(base, owner)
-    async with aiohttp.ClientSession() as http:
-        await http.get(f"{base}/socket/longpoll", params={"token": token})  # the session lives...
-    await server.app.shutdown()  # ...until its node closes it
+    assert (await request(str(other_node.make_url("")), "GET", token))["status"] == 204  # it lives...
+    await server.app.shutdown()  # ...until its node closes it, and says so
+    async with asyncio.timeout(5):
+        while not other_node.app[SESSIONS].gone(token_topic(token)):
+            await asyncio.sleep(0.01)
 
     started = time.monotonic()
-    assert await request(str(other_node.make_url("")), "POST", token, '["1","1","phoenix","heartbeat",{}]') == \
-        {"status": 410}
+    assert await request(str(other_node.make_url("")), "POST", token, HEARTBEAT) == {"status": 410}
+    assert time.monotonic() - started < PUBSUB_TIMEOUT_S / 2
+
+
+async def test_a_session_whose_node_vanished_is_gone_once_nobody_answers(server, other_node):
+    """A validly signed token naming a session no node holds, as after its node died without a word."""
+    token = session_token(derive_key(server.app[SOCKET_TOKEN_KEY], "long-poll session"), "nobody-holds-this")
+
+    started = time.monotonic()
+    assert await request(str(other_node.make_url("")), "POST", token, HEARTBEAT) == {"status": 410}
     assert PUBSUB_TIMEOUT_S <= time.monotonic() - started < PUBSUB_TIMEOUT_S + 2

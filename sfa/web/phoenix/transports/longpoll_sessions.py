@@ -24,6 +24,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+
 from sfa.pubsub import Broadcast, PubSub
 from sfa.web.phoenix.socket import PhoenixSocket
 
@@ -34,6 +36,8 @@ TOPIC_PREFIX = "phx:lp:"
 PUBSUB_TIMEOUT_S = 2.0
 # An owner whose answer is not ready this soon says "waiting" first, well within PUBSUB_TIMEOUT_S.
 ACK_AFTER_S = 0.25
+GONE_TOPIC = "phx:lp-gone"
+GONE_KEPT_S = 60.0
 
 
 class Ask:
@@ -96,26 +100,23 @@ class LongPollSessions:
         self._key = key
         self._sessions: dict[str, Session] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._gone: dict[str, float] = {}  # session topic -> when it ended (loop time), oldest first
+        pubsub.subscribe(GONE_TOPIC, self._heard_gone)
 
     # -- tokens -------------------------------------------------------------------------------------------
-
-    def _sign(self, session_id: str) -> str:
-        digest = hmac.new(self._key, session_id.encode(), hashlib.sha256).digest()[:18]
-        return base64.urlsafe_b64encode(digest).decode()
 
     def verified(self, tokens: list[str]) -> str | None:
         """The first of ``tokens`` signed with this cluster's key; None when none is."""
         for token in tokens:
-            session_id, _, signature = token.partition(".")
-            if session_id and hmac.compare_digest(signature.encode(), self._sign(session_id).encode()):
+            session_id = token.partition(".")[0]
+            if session_id and hmac.compare_digest(token.encode(), session_token(self._key, session_id).encode()):
                 return token
         return None
 
     # -- sessions held here -------------------------------------------------------------------------------
 
     def open(self, socket: PhoenixSocket) -> Session:
-        session_id = secrets.token_urlsafe(16)
-        token = f"{session_id}.{self._sign(session_id)}"
+        token = session_token(self._key, secrets.token_urlsafe(16))
         session = Session(token, token_topic(token), socket, self.window_s)
         self._sessions[session.topic] = session
         subscription = self._pubsub.subscribe(session.topic, lambda message: self._spawn(self._serve(session,
@@ -124,12 +125,35 @@ class LongPollSessions:
         def forget(_: object) -> None:
             subscription.cancel()
             self._sessions.pop(session.topic, None)
+            self._bury(session.topic)
+            self._spawn(self._announce_gone(session.topic))
 
         socket.closed.add_done_callback(forget)
         return session
 
     def local(self, topic: str) -> Session | None:
         return self._sessions.get(topic)
+
+    def gone(self, topic: str) -> bool:
+        """Whether the session on ``topic`` is known to have ended (here, or on a node that said so)."""
+        return topic in self._gone
+
+    def _bury(self, topic: str) -> None:
+        now = asyncio.get_running_loop().time()
+        self._gone[topic] = now
+        while (oldest := next(iter(self._gone.items()))) and now - oldest[1] > GONE_KEPT_S:
+            del self._gone[oldest[0]]
+
+    def _heard_gone(self, message: Broadcast) -> None:
+        match message.payload:
+            case {"topic": str(topic)}:
+                self._bury(topic)
+
+    async def _announce_gone(self, topic: str) -> None:
+        try:
+            await self._pubsub.publish(Broadcast(GONE_TOPIC, "gone", {"topic": topic}))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # the node is stopping
+            log.info("long-poll: could not announce the end of a session (%s)", exc)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -166,6 +190,8 @@ class LongPollSessions:
 
     async def poll(self, topic: str) -> Polled | None:
         """Poll the session on ``topic`` wherever it lives; None when no process holds it."""
+        if self.gone(topic):
+            return None
         if (session := self.local(topic)) is not None:
             frames = await session.poll()
             return None if frames is None else Polled(200 if frames else 204, frames)
@@ -177,6 +203,8 @@ class LongPollSessions:
     async def deliver(self, topic: str, frames: list[str | bytes]) -> int | None:
         """The client's frames to the session on ``topic``: 200, 408 when it did not take them in time, or
         None when no process holds it."""
+        if self.gone(topic):
+            return None
         if (session := self.local(topic)) is not None:
             return 200 if await session.deliver(frames) else 408
         encoded = [{"t": f} if isinstance(f, str) else {"b": base64.b64encode(f).decode()} for f in frames]
@@ -202,6 +230,12 @@ class LongPollSessions:
                 wait_s = self.window_s + PUBSUB_TIMEOUT_S
         finally:
             subscription.cancel()
+
+
+def session_token(key: bytes, session_id: str) -> str:
+    """``<id>.<signature>``: the HMAC-SHA256 of the id under the cluster's long-poll key, 144 bits of it."""
+    digest = hmac.new(key, session_id.encode(), hashlib.sha256).digest()[:18]
+    return f"{session_id}.{base64.urlsafe_b64encode(digest).decode()}"
 
 
 def token_topic(token: str) -> str:
