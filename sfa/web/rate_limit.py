@@ -21,7 +21,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -193,7 +193,6 @@ class RateLimiter:
 
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
-SWEEPER = web.AppKey("rate_limit_sweeper", asyncio.Task)
 DECISION = web.RequestKey("rate_limit_decision", Decision)
 
 
@@ -213,19 +212,16 @@ async def add_rate_limit_headers(request: web.Request, response: web.StreamRespo
         response.headers.update(request[DECISION].headers)
 
 
-async def start_sweeper(app: web.Application) -> None:
-    app[SWEEPER] = asyncio.create_task(app[LIMITER].sweep_forever(), name="rate limit sweeper")
-
-
-async def stop_sweeper(app: web.Application) -> None:
-    if SWEEPER in app:
-        app[SWEEPER].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app[SWEEPER]
+async def sweeping(app: web.Application) -> AsyncIterator[None]:
+    """Sweep ended windows while the app runs."""
+    sweeper = asyncio.create_task(app[LIMITER].sweep_forever(), name="rate limit sweeper")
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
 
 
 def setup_rate_limits(app: web.Application) -> None:
     app[LIMITER] = RateLimiter(app[CONFIG], app[DATABASE])
-    app.on_startup.append(start_sweeper)
-    app.on_cleanup.append(stop_sweeper)
+    app.cleanup_ctx.append(sweeping)
     app.on_response_prepare.append(add_rate_limit_headers)
