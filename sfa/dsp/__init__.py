@@ -1,8 +1,9 @@
 """Feature extraction over an array backend `xp` (NumPy on CPU, CuPy on GPU)."""
 
-from .analyze import FEATURE_GROUPS, AudioDecodeError, analyze, analyze_file
+from .analyze import FEATURE_GROUPS, analyze, analyze_file
 from .backend import BACKEND_ENV, BackendUnavailableError, array_module, get_xp, to_numpy
 from .chroma import chroma_filterbank, chroma_stft
+from .errors import AudioDecodeError, DspError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
 from .key import estimate_key, key_from_profile, key_scores
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, mfcc
@@ -14,6 +15,8 @@ __all__ = [
     "FEATURE_GROUPS",
     "AudioDecodeError",
     "BackendUnavailableError",
+    "DspError",
+    "ParameterError",
     "TempoEstimate",
     "analyze",
     "analyze_file",

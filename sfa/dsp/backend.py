@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
+from .errors import ParameterError
+
 BACKEND_ENV = "SFA_DSP_BACKEND"
 BACKENDS = ("numpy", "cupy", "auto")
 
@@ -25,7 +27,7 @@ def get_xp(name: str | None = None) -> ModuleType:
     """Return the array module named by `name`, or by `$SFA_DSP_BACKEND` when `name` is None."""
     choice = (name or os.environ.get(BACKEND_ENV) or "numpy").strip().lower()
     if choice not in BACKENDS:
-        raise ValueError(f"unknown DSP backend {choice!r}; expected one of {', '.join(BACKENDS)}")
+        raise ParameterError(f"unknown DSP backend {choice!r}; expected one of {', '.join(BACKENDS)}")
     if choice == "numpy":
         return np
     if choice == "cupy":

@@ -27,7 +27,7 @@ def test_auto_falls_back_to_numpy_and_cupy_is_refused(monkeypatch: pytest.Monkey
 
 
 def test_unknown_backend_is_an_error() -> None:
-    with pytest.raises(ValueError, match="unknown DSP backend"):
+    with pytest.raises(dsp.ParameterError, match="unknown DSP backend"):
         dsp.get_xp("torch")
 
 
