@@ -16,7 +16,7 @@ from pypika.terms import Parameter
 
 from sfa.actors.performers import JobContext, PermanentError
 from sfa.config import Config
-from sfa.dsp import FEATURE_GROUPS, DspError, analyze_file
+from sfa.dsp import FEATURE_GROUPS, BackendUnavailableError, DspError, analyze_file, get_xp
 from sfa.jobs.kinds import JobKind
 
 analysis_results = Table("analysis_results")
@@ -37,7 +37,12 @@ def perform(ctx: JobContext) -> dict[str, Any]:
     args = ctx.job.args
     ctx.report(0.0, "analysing")
     try:
+        xp = get_xp(args["dsp_backend"])
+    except BackendUnavailableError as exc:
+        raise PermanentError(f"analysis is unavailable on this server: {exc}") from None
+    try:
         result = analyze_file(Path(args["data_dir"]) / args["path"], features=args["features"],
+                              xp=xp,
                               progress=lambda share: ctx.report(share * 0.9, "analysing"))
     except DspError as exc:
         raise PermanentError(f"cannot analyse this track: {exc}") from None
@@ -46,7 +51,7 @@ def perform(ctx: JobContext) -> dict[str, Any]:
 
 
 def prepare(job: Any, config: Config) -> Mapping[str, Any]:
-    return {**job.args, "data_dir": str(config.data_dir)}
+    return {**job.args, "data_dir": str(config.data_dir), "dsp_backend": config.dsp_backend}
 
 
 async def record(conn: Any, job: Any, config: Config) -> None:

@@ -1,7 +1,7 @@
 """Feature extraction over an array backend `xp` (NumPy on CPU, CuPy on GPU)."""
 
 from .analyze import FEATURE_GROUPS, analyze, analyze_file
-from .backend import BACKEND_ENV, BackendUnavailableError, array_module, get_xp, to_numpy
+from .backend import BACKENDS, BackendUnavailableError, array_module, get_xp, to_numpy
 from .chroma import chroma_filterbank, chroma_stft
 from .errors import AudioDecodeError, DspError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
@@ -11,7 +11,7 @@ from .rhythm import TempoEstimate, autocorrelation_tempo, beat_track, estimate_t
 from .spectrum import fft_frequencies, frame_parameters, power_to_db, stft
 
 __all__ = [
-    "BACKEND_ENV",
+    "BACKENDS",
     "FEATURE_GROUPS",
     "AudioDecodeError",
     "BackendUnavailableError",
