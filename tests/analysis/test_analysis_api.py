@@ -3,6 +3,7 @@ through the durable queue, read back in the contract's shapes, and copied onto t
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import AsyncIterator
 
@@ -132,8 +133,37 @@ async def test_a_broken_file_fails_its_job_readably_and_the_worker_carries_on(cl
     assert done.result["key"] == "A minor"
 
 
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="needs a host without CuPy")
+async def test_the_configured_dsp_backend_reaches_the_worker(client, database, config, make_account):
+    account = await make_account()
+    track = await upload(client, account, song())
+    async with supervised_pool(lambda bridge: job_pool(bridge, "analysis", workers=1)) as pool, \
+            running_queue(database, config.replace(queue_poll_s=0.05, dsp_backend="cupy"), {"analysis": pool},
+                          {"analysis": 1}):
+        failed = await wait_for_state(database, (await analyze(client, account, track["id"]))["job_id"], "failed",
+                                      timeout=60)
+
+    assert failed.attempt == 1
+    assert failed.error == ("analysis is unavailable on this server: the cupy DSP backend needs CuPy, which is "
+                            "not installed")
+
+
+async def test_a_track_id_may_be_its_decimal_string_and_is_read_like_the_number(client, make_account):
+    owner, other = await make_account(), await make_account()
+    track = await upload(client, owner, song())
+
+    started = await analyze(client, owner, str(track["id"]))
+    assert started["track_id"] == track["id"]
+    refused = await client.post("/api/analysis/analyze", json={"track_id": str(track["id"])}, headers=other.headers)
+    assert (refused.status, (await refused.json())["code"]) == (404, "NOT_FOUND")
+    padded = await client.get(f"/api/tracks/0{track['id']}", headers=owner.headers)
+    assert padded.status == 404
+
+
 @pytest.mark.parametrize(("body", "details"), [
-    ({"track_id": "1"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": "one"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": "-1"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": 1.0}, {"track_id": ["must be the id of one of your tracks"]}),
     ({"track_id": 1, "features": ["tempo", "loudness"]},
      {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma, chords"]}),
     ({"track_id": 1, "features": []},
