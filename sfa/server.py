@@ -98,7 +98,7 @@ class Server:
         self.maintenance = Maintenance(self.database, self.config).start()
         self.pubsub = await PubSub(self.database, node=self.node).start()
         if not self.web:
-            queues = ", ".join(f"{queue} ({count})" for queue, count in self.queues.items()) or "none"
+            queues = ", ".join(f"{queue} ({count})" for queue, count in self.queues.items())
             step("worker", f"node {self.node} runs jobs from {queues}; no HTTP endpoint")
             return
         app = make_app(self.config, self.database, self.pubsub)
