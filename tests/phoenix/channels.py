@@ -65,13 +65,10 @@ class UnbuildableChannel(Channel):
         raise RuntimeError("channel class broken on purpose")
 
 
-class LoudChannel(Channel):
+class LoudChannel(ProbeChannel):
     """``loud:*``: intercepts ``shout`` to send it upper-cased; every other broadcast takes the fastlane."""
 
     intercepts = frozenset({"shout"})
-
-    async def join(self, payload: Payload) -> dict[str, Any]:
-        return {}
 
     async def handle_out(self, broadcast: Broadcast) -> None:
         self.push(broadcast.event, {"text": broadcast.payload["text"].upper(), "by": self.join_ref})
