@@ -19,7 +19,7 @@ from sfa.accounts.users import (
 )
 from sfa.web.auth import SESSION_TOKEN, identify
 from sfa.web.csrf import csrf_token
-from sfa.web.keys import DATABASE
+from sfa.web.keys import DATABASE, TOKEN_CACHE
 from sfa.web.pages.forms import checked_form, signed_in
 from sfa.web.pages.layout import button_form, errors_list, hidden_csrf, render
 from sfa.web.pages.login import log_in_user
@@ -167,4 +167,5 @@ async def revoke_key(request: web.Request) -> web.Response:
     await checked_form(request)
     if not await revoke_api_token(request.app[DATABASE], user.id, int(request.match_info["id"])):
         raise web.HTTPNotFound(text="no such API key\n")
+    request.app[TOKEN_CACHE].forget_user(user.id)
     raise web.HTTPFound("/users/settings")
