@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -76,8 +77,10 @@ class Registry:
         return len(self._topics.get(topic, ()))
 
     def dispatch(self, message: Broadcast) -> None:
+        started = time.perf_counter()
         frames: dict[Encoder, Any] = {}
-        for subscriber, fastlane in list(self._topics.get(message.topic, {}).values()):
+        subscribers = list(self._topics.get(message.topic, {}).values())
+        for subscriber, fastlane in subscribers:
             # One subscriber's bug must not starve the others of the broadcast.
             try:
                 if fastlane is None or message.event in fastlane.intercepts:
@@ -92,6 +95,8 @@ class Registry:
                     fastlane.write(frame)
             except Exception:
                 log.exception("subscriber %r failed on %s %s", subscriber, message.topic, message.event)
+        log.debug("dispatched %s %s to %d subscribers (%d encodes) in %.1f ms", message.topic, message.event,
+                  len(subscribers), len(frames), (time.perf_counter() - started) * 1000)
 
 
 def _encode(encoder: Encoder, message: Broadcast) -> Any:
