@@ -14,18 +14,15 @@ database is created and dropped on it); unset, an embedded one is started.
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
+from bench.database import fresh_database
 from sfa.accounts import create_user
 from sfa.config import Config
-from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
-from sfa.db.database import drop_database, with_database
+from sfa.db import Database
 from sfa.jobs.maintenance import Maintenance
 from sfa.jobs.stats import OVERVIEW, fold_counts, overview
 
@@ -79,11 +76,8 @@ async def write_costs(conn) -> None:
     await conn.execute("ALTER TABLE jobs ENABLE TRIGGER USER")
 
 
-async def run(server_url: str, rows: int) -> int:
-    url = with_database(server_url, f"bench_overview_{uuid.uuid4().hex[:8]}")
-    await ensure_database(url)
-    try:
-        await migrate(url)
+async def run(rows: int) -> int:
+    async with fresh_database("bench_overview") as url:
         database = await Database(url, max_size=2).connect()
         user = await create_user(database, f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench-password-1")
         started = time.perf_counter()
@@ -117,21 +111,7 @@ async def run(server_url: str, rows: int) -> int:
             await write_costs(conn)
         await database.close()
         return 0 if p99 < TARGET_MS and pruned >= rows * PRUNED_SHARE * 0.9 else 1
-    finally:
-        await drop_database(url)
-
-
-async def main(rows: int) -> int:
-    if url := os.environ.get("DATABASE_URL"):
-        return await run(url, rows)
-    with tempfile.TemporaryDirectory() as folder:
-        server = EmbeddedPostgres(Path(folder) / "pg", durable=False)
-        server.start()
-        try:
-            return await run(server.url(), rows)
-        finally:
-            server.stop()
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)))
+    sys.exit(asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)))
