@@ -15,7 +15,7 @@ from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
-from sfa.web import exports, health, phoenix
+from sfa.web import assets, exports, health, live, phoenix, views
 from sfa.web.api import (
     admin_llm,
     admin_supervisors,
@@ -33,7 +33,7 @@ from sfa.web.api import (
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
-from sfa.web.pages import accounts, home, spotify_auth
+from sfa.web.pages import accounts, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 
@@ -64,10 +64,12 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app.on_cleanup.append(close_providers)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
-    for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
+    for module in (health, assets, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
                    analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):
         app.add_routes(module.routes)
     phoenix.setup(app, authenticate=authenticate_socket)
+    live.setup(app, views.live_routes(), token_key=derive_key(secret_key, "live view token"),
+               document=views.live_document, not_found=views.not_found)
     return app
 
 

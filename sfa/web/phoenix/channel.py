@@ -8,12 +8,12 @@ client gets ``phx_error`` on the topic and rejoins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sfa.db.database import Database
-from sfa.pubsub import Broadcast, PubSub
+from sfa.pubsub import Broadcast, PubSub, Subscription
 from sfa.web.phoenix.message import Message, Outgoing, Payload
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ class SocketContext:
     database: Database
     pubsub: PubSub
     session: UserSession | None = None
+    connect_info: Mapping[str, Any] = field(default_factory=dict)
+    """What the endpoint's ``connect_info`` hook gathered from the connecting request (Phoenix's connect_info)."""
 
 
 def handles(event: str) -> Callable[[Handler], Handler]:
@@ -79,6 +81,8 @@ class Channel:
         self.join_ref = join_ref
         self.context = context
         self._send = send
+        self._mailbox: Callable[[Broadcast], None] | None = None
+        self._subscriptions: list[Subscription] = []
 
     async def join(self, payload: Payload) -> dict[str, Any]:
         """Accept by returning the reply's response (often ``{}``); refuse by raising :class:`JoinRefused`."""
@@ -91,6 +95,22 @@ class Channel:
     async def handle_out(self, broadcast: Broadcast) -> None:
         """A broadcast on a subscribed topic; by default it goes to the client unchanged."""
         self._send(broadcast)
+
+    def subscribe(self, topic: str) -> None:
+        """While joined, also hear ``topic``'s broadcasts in :meth:`handle_out` (for topics known only later)."""
+        if self._mailbox is None:
+            raise RuntimeError("subscribe once joined; topics known at join go in subscriptions()")
+        self._subscriptions.append(self.context.pubsub.subscribe(topic, self._mailbox))
+
+    def attach(self, mailbox: Callable[[Broadcast], None]) -> None:
+        """Called by the channel's server: where :meth:`subscribe` delivers."""
+        self._mailbox = mailbox
+
+    def detach(self) -> None:
+        """Called by the channel's server as it exits: ends what :meth:`subscribe` started."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions.clear()
 
     def push(self, event: str, payload: Payload) -> None:
         """Send ``event`` to this channel's client alone."""

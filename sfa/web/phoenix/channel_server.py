@@ -36,6 +36,7 @@ class ChannelServer:
     def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None],
                  on_exit: Callable[[ChannelExited], None], mailbox_max: int) -> None:
         self.channel = channel
+        channel.attach(self.send)
         self._send = send
         self._on_exit = on_exit
         self._mailbox: asyncio.Queue[Message | Broadcast] = asyncio.Queue(maxsize=mailbox_max)
@@ -110,6 +111,7 @@ class ChannelServer:
         finally:
             for subscription in subscriptions:
                 subscription.cancel()
+            self.channel.detach()
             if joined.done():
                 self._on_exit(ChannelExited(self, crashed))
 

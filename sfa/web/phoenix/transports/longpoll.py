@@ -23,11 +23,15 @@ import binascii
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from sfa.web.keys import PHOENIX
 from sfa.web.phoenix.socket import PhoenixSocket, SocketLimits
+
+if TYPE_CHECKING:
+    from sfa.web.phoenix.endpoint import PhoenixEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,8 @@ def reply(body: dict) -> web.Response:
     return web.json_response(body, headers=HEADERS)
 
 
-async def longpoll(request: web.Request) -> web.StreamResponse:
+async def longpoll(request: web.Request, endpoint_key: web.AppKey = PHOENIX) -> web.StreamResponse:
+    """Serve one request of the endpoint at ``app[endpoint_key]`` (another key mounts another socket)."""
     match request.method:
         case "OPTIONS":
             return web.Response(headers={
@@ -93,7 +98,7 @@ async def longpoll(request: web.Request) -> web.StreamResponse:
                 "access-control-max-age": "3600",
             })
         case "GET":
-            return await _get(request)
+            return await _get(request, endpoint_key)
         case "POST":
             return await _post(request)
     return web.Response(status=400, text="long-poll takes GET, POST and OPTIONS\n")
@@ -104,19 +109,18 @@ def _session_tokens(request: web.Request) -> list[str]:
     return ([header] if header else []) + request.query.getall("token", [])[::-1]
 
 
-async def _get(request: web.Request) -> web.Response:
+async def _get(request: web.Request, endpoint_key: web.AppKey) -> web.Response:
     sessions = request.app[SESSIONS]
     session = sessions.find(_session_tokens(request))
     if session is None:
-        return await _open(request, sessions)
+        return await _open(request, sessions, request.app[endpoint_key])
     frames = await session.poll()
     if frames is None:
         return reply({"status": 410})
     return reply({"status": 200 if frames else 204, "token": session.token, "messages": frames})
 
 
-async def _open(request: web.Request, sessions: LongPollSessions) -> web.Response:
-    endpoint = request.app[PHOENIX]
+async def _open(request: web.Request, sessions: LongPollSessions, endpoint: PhoenixEndpoint) -> web.Response:
     params = dict(request.query)
     # The client sends "token=null" (its session token) before it has one; that is no auth token.
     auth_tokens = [token for token in request.query.getall("token", []) if token != "null"]

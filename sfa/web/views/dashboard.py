@@ -1,0 +1,81 @@
+"""``/``: the user's tracks, each with its latest job's status and progress, live.
+
+The view subscribes to ``jobs:<id>`` for every job it shows that has not finished (and for each it starts),
+so a progress tick re-renders one row: the diff holds that row's changed holes alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sfa.jobs import get_job
+from sfa.pubsub import Broadcast
+from sfa.web.api.track_jobs import start_track_job
+from sfa.web.errors import APIError
+from sfa.web.keys import DATABASE
+from sfa.web.live import Template, event
+from sfa.web.views.library import JobView, Row, library
+from sfa.web.views.shell import AppView
+
+TEMPLATE = Template("""<h1>Your tracks</h1>
+<p><a href="/import">Import a track</a> by Spotify link, URL or file.</p>
+{% if not rows %}<p id="empty">No tracks yet.</p>{% end %}
+<ul class="tracks" id="tracks">{% for row in rows %}<li class="track" id="track-{row.track.id}">
+<div><a href="/tracks/{row.track.id}">{row.track.title}</a> <span class="meta">{row.track.artist or ""}</span></div>
+<div class="meta">{fmt_bpm(row.track.bpm)} · {row.track.key or "key ?"}</div>
+{% if row.job %}<div class="job" data-job="{row.job.id}"><span>{row.job.kind}</span>
+<span class="status status-{row.job.status}">{row.job.status}</span>
+<progress max="100" value="{row.job.progress}" aria-label="{row.job.kind} progress">{row.job.progress}%</progress>
+<span class="pct">{row.job.progress}%</span>
+<span class="attempt">attempt {row.job.attempt} of {row.job.max_attempts}</span>
+<span class="message">{row.job.note}</span>
+</div>{% end %}
+{% if row.track.path and (not row.job or row.job.finished) %}<div class="job">
+<button class="secondary" phx-click="analyze" phx-value-track="{row.track.id}">Analyse</button></div>{% end %}
+</li>{% end %}</ul>""", helpers={"fmt_bpm": lambda bpm: f"{bpm:.0f} BPM" if bpm else "tempo ?"})
+
+
+class DashboardView(AppView):
+    template = TEMPLATE
+
+    async def mount(self, params: dict[str, Any], session: dict[str, Any]) -> None:
+        await super().mount(params, session)
+        rows = await library(self.app[DATABASE], self.user.id)
+        self.assign(page_title="Your tracks", rows=rows)
+        if self.connected:
+            for row in rows:
+                if row.job is not None and not row.job.finished:
+                    self.subscribe(f"jobs:{row.job.id}")
+
+    @event("analyze")
+    async def analyze(self, value: dict[str, Any]) -> None:
+        try:
+            job = await start_track_job(self.app, self.user.id, int(value["track"]), "analysis", {"features": "all"})
+        except (APIError, KeyError, ValueError):
+            self.put_flash("error", "That track cannot be analysed now.")
+            return
+        self.subscribe(f"jobs:{job.id}")
+        self._replace_job(job.track_id, JobView.of(job))
+
+    async def handle_info(self, message: Broadcast) -> None:
+        if not message.topic.startswith("jobs:"):
+            await super().handle_info(message)
+            return
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        job_id = int(payload.get("job_id", 0))
+        row = next((row for row in self.assigns["rows"] if row.job is not None and row.job.id == job_id), None)
+        if row is None:
+            return
+        if message.event == "job:progress" and payload.get("status") == row.job.status:
+            self._replace_job(row.track.id, row.job.with_progress(payload))
+            return
+        # A transition (started, retried, completed, failed): the record says which attempt and why.
+        job = await get_job(self.app[DATABASE], self.user.id, job_id)
+        if job is not None:
+            if job.status == "completed":
+                self.assign(rows=await library(self.app[DATABASE], self.user.id))
+            else:
+                self._replace_job(row.track.id, JobView.of(job))
+
+    def _replace_job(self, track_id: int, job: JobView) -> None:
+        self.assign(rows=[Row(row.track, job) if row.track.id == track_id else row for row in self.assigns["rows"]])

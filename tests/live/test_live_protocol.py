@@ -1,0 +1,75 @@
+"""The LiveView wire protocol over ``/live/websocket``: join with the page's tokens, the rendered tree,
+refusals of stale or forged tokens, events answered with diffs, broadcasts pushed as diffs."""
+
+from __future__ import annotations
+
+from sfa.pubsub import job_progress
+from sfa.web.keys import PUBSUB
+from tests.live.conftest import LiveClient, connect, open_page
+
+
+async def test_join_replies_with_the_rendered_tree_of_the_page(live):
+    browser, page, client = live
+    reply = await client.join(page)
+    assert reply["status"] == "ok", reply
+    rendered = reply["response"]["rendered"]
+    assert reply["response"]["liveview_version"] == "1.2.12"
+    assert isinstance(rendered["s"], list) and len(rendered["s"]) == sum(k.isdigit() for k in rendered) + 1
+    assert rendered["t"] == "Your tracks"
+    assert "No tracks yet" in str(rendered)
+
+
+async def test_a_forged_or_misplaced_token_gets_stale(live):
+    browser, page, client = live
+    forged = page.session[:-4] + ("AAAA" if not page.session.endswith("AAAA") else "BBBB")
+    reply = await client.call(f"lv:{page.id}", "phx_join", {"url": page.url, "params": {}, "session": forged,
+                                                            "static": page.static})
+    assert reply == {"status": "error", "response": {"reason": "stale"}, "raw": reply["raw"]}
+    other = await open_page(browser, "/")
+    reply = await client.call(f"lv:{page.id}", "phx_join", {"url": page.url, "params": {}, "session": other.session,
+                                                            "static": other.static})
+    assert reply["response"] == {"reason": "stale"}
+
+
+async def test_a_socket_without_the_pages_csrf_token_gets_stale_on_join(signed_in):
+    page = await open_page(signed_in, "/")
+    ws = await connect(signed_in, "not-the-token")
+    try:
+        reply = await LiveClient(ws).join(page)
+        assert reply["response"] == {"reason": "stale"}
+    finally:
+        await ws.close()
+
+
+async def test_a_url_routed_to_another_view_is_unauthorized(live):
+    browser, page, client = live
+    page.url = str(browser.make_url("/no/such/page"))
+    reply = await client.join(page)
+    assert reply["response"] == {"reason": "unauthorized"}
+
+
+async def test_an_unknown_event_crashes_the_view_alone(live):
+    browser, page, client = live
+    assert (await client.join(page))["status"] == "ok"
+    await client.ws.send_str('["1","99","lv:%s","event",{"type":"click","event":"nope","value":{}}]' % page.id)
+    error = await client.push("phx_error")
+    assert error[2] == f"lv:{page.id}"
+    assert (await client.call("phoenix", "heartbeat", {}))["status"] == "ok"
+
+
+async def test_a_job_broadcast_pushes_a_diff_of_that_row_only(live, app, account, database):
+    browser, page, client = live
+    track_id = await database.pool.fetchval(
+        "INSERT INTO tracks (user_id, title, source, path) VALUES ($1, 'Tone', 'upload', 'x.wav') RETURNING id",
+        account.user.id)
+    job_id = await database.pool.fetchval(
+        "INSERT INTO jobs (user_id, track_id, kind, queue, state, attempt) "
+        "VALUES ($1, $2, 'analysis', 'analysis', 'running', 1) RETURNING id", account.user.id, track_id)
+    page = await open_page(browser, "/")
+    assert (await client.join(page))["status"] == "ok"
+    await app[PUBSUB].publish(job_progress(job_id, status="processing", progress=42, message="analysing"))
+    frame = await client.push("diff")
+    diff = frame[4]
+    text = str(diff)
+    assert "42" in text and "analysing" in text and "Tone" not in text and "s" not in diff
+
