@@ -3,13 +3,15 @@ refusals of stale or forged tokens, events answered with diffs, broadcasts pushe
 
 from __future__ import annotations
 
+import json
+
 from sfa.pubsub import job_progress
 from sfa.web.keys import PUBSUB
 from tests.live.conftest import LiveClient, connect, open_page
 
 
 async def test_join_replies_with_the_rendered_tree_of_the_page(live):
-    browser, page, client = live
+    _, page, client = live
     reply = await client.join(page)
     assert reply["status"] == "ok", reply
     rendered = reply["response"]["rendered"]
@@ -49,9 +51,10 @@ async def test_a_url_routed_to_another_view_is_unauthorized(live):
 
 
 async def test_an_unknown_event_crashes_the_view_alone(live):
-    browser, page, client = live
+    _, page, client = live
     assert (await client.join(page))["status"] == "ok"
-    await client.ws.send_str('["1","99","lv:%s","event",{"type":"click","event":"nope","value":{}}]' % page.id)
+    await client.ws.send_str(json.dumps([client.join_ref, "99", f"lv:{page.id}", "event",
+                                         {"type": "click", "event": "nope", "value": {}}]))
     error = await client.push("phx_error")
     assert error[2] == f"lv:{page.id}"
     assert (await client.call("phoenix", "heartbeat", {}))["status"] == "ok"

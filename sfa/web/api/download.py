@@ -28,14 +28,14 @@ WEB_URL = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\\x00-\\x20\\x7f]*)?$"
 DOWNLOAD_REQUEST = obj({"url": string(1, MAX_URL, pattern=WEB_URL)}, {"quality": enum(QUALITIES)}, closed=False)
 
 
-def _web_url(url: str) -> bool:
+def web_url(url: str) -> bool:
     return re.fullmatch(WEB_URL, url) is not None
 
 
 def download_request(body: dict[str, Any]) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
-    if not isinstance(url, str) or len(url) > MAX_URL or not _web_url(url):
+    if not isinstance(url, str) or len(url) > MAX_URL or not web_url(url):
         errors["url"] = [f"must be an http or https URL of at most {MAX_URL} characters"]
     if quality not in QUALITIES:
         errors["quality"] = [f"must be one of {', '.join(QUALITIES)}"]

@@ -18,7 +18,7 @@ from sfa.pubsub import Broadcast
 from sfa.web.live.diff import diff
 from sfa.web.live.params import decode_form
 from sfa.web.live.routes import LiveRoutes, view_name
-from sfa.web.live.tokens import verify
+from sfa.web.live.tokens import sign_flash, verify, verify_flash
 from sfa.web.live.view import LiveView, NotFound, ViewEnv
 from sfa.web.phoenix import Channel, JoinRefused, Ok, handles
 from sfa.web.phoenix.message import Payload
@@ -71,7 +71,8 @@ class LiveChannel(Channel):
             await self.view.handle_params(params, url)
         except NotFound:
             raise JoinRefused(UNAUTHORIZED) from None
-        self.view.assign(flash={**session.flash, **self.view.assigns["flash"]})
+        carried = verify_flash(info["token_key"], payload.get("flash"))
+        self.view.assign(flash={**session.flash, **carried, **self.view.assigns["flash"]})
         effects = self.view.take_effects()
         if effects.redirect is not None:
             raise JoinRefused({"redirect": {"to": effects.redirect}})
@@ -170,6 +171,8 @@ class LiveChannel(Channel):
             reply["redirect"] = {"to": effects.redirect}
         elif effects.navigate is not None:
             reply["live_redirect"] = {"to": effects.navigate[0], "kind": effects.navigate[1]}
+            if flash := self.view.assigns["flash"]:
+                reply["live_redirect"]["flash"] = sign_flash(self.context.connect_info["token_key"], flash)
         elif effects.patch is not None:
             reply["live_patch"] = {"to": effects.patch[0], "kind": effects.patch[1]}
         return reply

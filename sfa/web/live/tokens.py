@@ -18,6 +18,8 @@ ALGORITHM = "HS256"
 MAX_AGE_S = 14 * 24 * 3600
 SESSION_AUDIENCE = "sfa:live:session"
 STATIC_AUDIENCE = "sfa:live:static"
+FLASH_AUDIENCE = "sfa:live:flash"
+FLASH_MAX_AGE_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,18 @@ def verify(key: bytes, view_id: str, session: Any, static: Any) -> ViewSession |
         return ViewSession(view_id, claims["view"], int(claims["sub"]), flash)
     except (TypeError, ValueError):
         return None
+
+
+def sign_flash(key: bytes, flash: dict[str, str]) -> str:
+    """The flash a live redirect carries to the next view's join (short-lived: it is read at once)."""
+    now = int(time.time())
+    return jwt.encode({"flash": flash, "id": "flash", "aud": FLASH_AUDIENCE, "iat": now,
+                       "exp": now + FLASH_MAX_AGE_S}, key, algorithm=ALGORITHM)
+
+
+def verify_flash(key: bytes, token: Any) -> dict[str, str]:
+    claims = _claims(key, FLASH_AUDIENCE, token)
+    return {} if claims is None else {str(k): str(v) for k, v in dict(claims.get("flash") or {}).items()}
 
 
 def _sign(key: bytes, audience: str, claims: dict[str, Any]) -> str:

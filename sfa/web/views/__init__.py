@@ -15,11 +15,15 @@ from sfa.web.live import LiveRoutes
 from sfa.web.pages.home import welcome
 from sfa.web.pages.layout import document, render
 from sfa.web.views.dashboard import DashboardView
+from sfa.web.views.importer import ImportView
+from sfa.web.views.track import TrackView
 
 
 def live_routes() -> LiveRoutes:
     routes = LiveRoutes()
     routes.live("/", DashboardView, anonymous=welcome)
+    routes.live("/import", ImportView)
+    routes.live("/tracks/{id:\\d{1,18}}", TrackView)
     return routes
 
 

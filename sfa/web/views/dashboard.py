@@ -13,26 +13,11 @@ from sfa.pubsub import Broadcast
 from sfa.web.api.track_jobs import start_track_job
 from sfa.web.errors import APIError
 from sfa.web.keys import DATABASE
-from sfa.web.live import Template, event
+from sfa.web.live import event
 from sfa.web.views.library import JobView, Row, library
-from sfa.web.views.shell import AppView
+from sfa.web.views.shell import AppView, template
 
-TEMPLATE = Template("""<h1>Your tracks</h1>
-<p><a href="/import">Import a track</a> by Spotify link, URL or file.</p>
-{% if not rows %}<p id="empty">No tracks yet.</p>{% end %}
-<ul class="tracks" id="tracks">{% for row in rows %}<li class="track" id="track-{row.track.id}">
-<div><a href="/tracks/{row.track.id}">{row.track.title}</a> <span class="meta">{row.track.artist or ""}</span></div>
-<div class="meta">{fmt_bpm(row.track.bpm)} · {row.track.key or "key ?"}</div>
-{% if row.job %}<div class="job" data-job="{row.job.id}"><span>{row.job.kind}</span>
-<span class="status status-{row.job.status}">{row.job.status}</span>
-<progress max="100" value="{row.job.progress}" aria-label="{row.job.kind} progress">{row.job.progress}%</progress>
-<span class="pct">{row.job.progress}%</span>
-<span class="attempt">attempt {row.job.attempt} of {row.job.max_attempts}</span>
-<span class="message">{row.job.note}</span>
-</div>{% end %}
-{% if row.track.path and (not row.job or row.job.finished) %}<div class="job">
-<button class="secondary" phx-click="analyze" phx-value-track="{row.track.id}">Analyse</button></div>{% end %}
-</li>{% end %}</ul>""", helpers={"fmt_bpm": lambda bpm: f"{bpm:.0f} BPM" if bpm else "tempo ?"})
+TEMPLATE = template("dashboard.html")
 
 
 class DashboardView(AppView):

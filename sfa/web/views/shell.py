@@ -3,6 +3,7 @@ and the user's record kept current (an admin changing the role shows at once, on
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sfa.accounts.users import get_user
@@ -12,6 +13,21 @@ from sfa.web.live import LiveView, Rendered, Template
 from sfa.web.pages.layout import NAV
 
 USER_UPDATED = "user:updated"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MISSING = "\u2013"
+
+
+def number(value: float | None, digits: int, unit: str = "") -> str:
+    """``value`` rounded for a page, or a dash when there is none."""
+    return MISSING if value is None else f"{value:.{digits}f}{unit}"
+
+
+HELPERS = {"number": number, "MISSING": MISSING}
+
+
+def template(name: str) -> Template:
+    """A page template from ``templates/``, with the helpers every page may use."""
+    return Template((TEMPLATES / name).read_text(), helpers=HELPERS)
 
 SHELL = Template(
     '{NAV(user=current_user, csrf=csrf)}<main id="main">'
