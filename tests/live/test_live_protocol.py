@@ -60,19 +60,29 @@ async def test_an_unknown_event_crashes_the_view_alone(live):
     assert (await client.call("phoenix", "heartbeat", {}))["status"] == "ok"
 
 
-async def test_a_job_broadcast_pushes_a_diff_of_that_row_only(live, app, account, database):
-    browser, page, client = live
-    track_id = await database.pool.fetchval(
-        "INSERT INTO tracks (user_id, title, source, path) VALUES ($1, 'Tone', 'upload', 'x.wav') RETURNING id",
-        account.user.id)
-    job_id = await database.pool.fetchval(
-        "INSERT INTO jobs (user_id, track_id, kind, queue, state, attempt) "
-        "VALUES ($1, $2, 'analysis', 'analysis', 'running', 1) RETURNING id", account.user.id, track_id)
-    page = await open_page(browser, "/")
-    assert (await client.join(page))["status"] == "ok"
-    await app[PUBSUB].publish(job_progress(job_id, status="processing", progress=42, message="analysing"))
-    frame = await client.push("diff")
-    diff = frame[4]
-    text = str(diff)
-    assert "42" in text and "analysing" in text and "Tone" not in text and "s" not in diff
+async def seed_library(database, user_id: int, tracks: int) -> list[int]:
+    """``tracks`` tracks with a running analysis job each; the jobs' ids, oldest first."""
+    track_ids = await database.pool.fetch(
+        "INSERT INTO tracks (user_id, title, artist, source, path, bpm, key) "
+        "SELECT $1, 'Track ' || n, 'Artist ' || n, 'upload', 'x.wav', 120, 'A minor' FROM generate_series(1, $2) n "
+        "RETURNING id", user_id, tracks)
+    rows = await database.pool.fetch(
+        "INSERT INTO jobs (user_id, track_id, kind, queue, state, attempt, progress, message) "
+        "SELECT $1, unnest($2::bigint[]), 'analysis', 'analysis', 'running', 1, 10, 'analysing' RETURNING id",
+        user_id, [row["id"] for row in track_ids])
+    return sorted(row["id"] for row in rows)
 
+
+async def test_a_progress_tick_on_a_dashboard_of_100_tracks_is_a_diff_under_300_bytes(live, app, account, database):
+    browser, _, client = live
+    job_ids = await seed_library(database, account.user.id, 100)
+    page = await open_page(browser, "/")
+    joined = await client.join(page)
+    assert joined["status"] == "ok" and len(joined["response"]["rendered"]["2"]["1"]["k"]) == 101
+    await app[PUBSUB].publish(job_progress(job_ids[50], status="processing", progress=42, message="analysing"))
+    frame = (await client.ws.receive()).data
+    diff = json.loads(frame)[4]
+    assert json.loads(frame)[3] == "diff"
+    entry = next(iter(diff["2"]["1"]["k"].values()))
+    assert set(diff["2"]["1"]["k"]) == {"kc", str(100 - 51)} and "42" in str(entry) and "Track" not in str(entry)
+    assert len(frame.encode()) < 300, frame
