@@ -2,12 +2,12 @@
 
 ```
 root (one_for_one)
-├─ download     worker_pool: SFA_WORKERS_DOWNLOAD JobWorker processes
-├─ processing   worker_pool: SFA_WORKERS_PROCESSING JobWorker processes
-├─ analysis     worker_pool: SFA_WORKERS_ANALYSIS JobWorker processes
+├─ download     worker_pool: one per queue of the server's job kinds, as many JobWorker processes as
+├─ processing   worker_pool  the queue's setting says (SFA_WORKERS_DOWNLOAD, _PROCESSING, _ANALYSIS)
+├─ analysis     worker_pool
 ├─ gpu          worker_pool: one GpuWorker per GPU, or one on the CPU without any; each runs up to
 │               SFA_WORKERS_PROCESSING jobs at once (stem separation batches them on the device)
-└─ sessions     UserSession actors in the event loop, one per active session
+└─ user_sessions UserSession actors in the event loop, one per signed-in user's active login
 ```
 Every supervisor allows ``SFA_MAX_RESTARTS`` restarts in ``SFA_RESTART_PERIOD_S``. If the root itself gives
 up, the workers stay down and the status tree says so; the web endpoint keeps serving.
@@ -16,10 +16,10 @@ up, the workers stay down and the status tree says so; the web endpoint keeps se
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sfa.actors.devices import gpu_devices
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.pool import WorkerPool
 from sfa.actors.session import SessionSupervisor
 from sfa.actors.system import ActorSystemBridge
@@ -35,8 +35,12 @@ GPU_WORKER = f"{GpuWorker.__module__}.{GpuWorker.__qualname__}"
 
 
 class ActorTree:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, queues: Mapping[str, int], performers: Mapping[str, str]) -> None:
+        """``queues``: queue name -> its pool's worker count; ``performers``: job kind -> the import path of
+        the function performing it (both from the server's :class:`~sfa.jobs.kinds.JobKinds`)."""
         self.config = config
+        self.queues = dict(queues)
+        self.performers = dict(performers)
         self.intensity = Intensity(config.max_restarts, config.restart_period_s)
         self.bridge: ActorSystemBridge | None = None
         self.pools: dict[str, WorkerPool] = {}
@@ -45,18 +49,15 @@ class ActorTree:
         self.control: ControlChannel | None = None
 
     async def start(self) -> ActorTree:
-        performers = PERFORMERS.freeze()
         try:
             self.bridge = await ActorSystemBridge(self.config.actor_base, admin_port=self.config.actor_admin_port,
                                                   log_level=self.config.log_level).start()
-            counts = {"download": self.config.workers_download, "processing": self.config.workers_processing,
-                      "analysis": self.config.workers_analysis}
             self.pools = {queue: WorkerPool(queue, self.bridge, devices=["cpu"] * count, actor_class=JOB_WORKER,
-                                            worker_kind="job_worker", performers=performers,
+                                            worker_kind="job_worker", performers=self.performers,
                                             intensity=self.intensity)
-                          for queue, count in counts.items()}
+                          for queue, count in self.queues.items()}
             self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
-                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity,
+                                  worker_kind="gpu_worker", performers=self.performers, intensity=self.intensity,
                                   slots=self.config.workers_processing)
             specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
             specs.append(ChildSpec("sessions", self._start_sessions, kind="supervisor"))

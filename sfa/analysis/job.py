@@ -13,9 +13,10 @@ from typing import Any
 from pypika import PostgreSQLQuery, Table, functions
 from pypika.terms import Parameter
 
-from sfa.actors.performers import JobContext, PermanentError, performer
+from sfa.actors.performers import JobContext, PermanentError
 from sfa.config import Config
 from sfa.dsp import FEATURE_GROUPS, AudioDecodeError, analyze_file
+from sfa.jobs.kinds import JobKind
 
 analysis_results = Table("analysis_results")
 tracks = Table("tracks")
@@ -31,7 +32,6 @@ FILL_TRACK = str(PostgreSQLQuery.update(tracks)
 MIN_BPM, MAX_BPM = 20, 300
 
 
-@performer("analysis")
 def perform(ctx: JobContext) -> dict[str, Any]:
     args = ctx.job.args
     ctx.report(0.0, "analysing")
@@ -68,3 +68,13 @@ def feature_groups(requested: object) -> list[str] | None:
     if set(names) - set(FEATURE_GROUPS):
         return None
     return sorted(set(names), key=FEATURE_GROUPS.index)
+
+
+ANALYSIS_KIND = JobKind(
+    "analysis",
+    queue="analysis",
+    workers="workers_analysis",
+    perform=perform,
+    prepare=prepare,
+    record=record,
+)

@@ -12,6 +12,7 @@ from sfa.actors import ActorTree, RunJob, WorkerCrashed
 from sfa.config import Config
 from sfa.supervisors.control import SOCKET_NAME, ControlError, ask
 from sfa.supervisors.render import render
+from tests.actors.jobs import application_tree
 
 THESPIAN_OWN = 3  # the admin, its logger and the nursery
 
@@ -32,7 +33,7 @@ def nodes(tree: dict) -> dict[str, dict]:
 
 
 async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_sessions_and_stops_without_leftovers(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="2", SFA_WORKERS_PROCESSING="1",
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="2", SFA_WORKERS_PROCESSING="1",
                                        SFA_WORKERS_ANALYSIS="1")).start()
     try:
         await tree.sessions.session("alice")
@@ -63,7 +64,7 @@ async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_sessions_and_
 
 
 async def test_a_crash_loop_escalates_pool_then_root_and_the_status_tree_shows_it(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_MAX_RESTARTS="2",
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_MAX_RESTARTS="2",
                                        SFA_RESTART_PERIOD_S="60")).start()
     seen: list[dict] = []
     try:
@@ -93,7 +94,7 @@ async def test_a_crash_loop_escalates_pool_then_root_and_the_status_tree_shows_i
 
 
 async def test_the_control_socket_refuses_unknown_commands_and_status_without_a_server_is_an_error(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_WORKERS_PROCESSING="1",
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_WORKERS_PROCESSING="1",
                                        SFA_WORKERS_ANALYSIS="1")).start()
     try:
         with pytest.raises(ControlError, match="unknown command 'reboot'; this server answers status"):
