@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfa.analysis.job import ANALYSIS_KIND
+from sfa.dsp import FEATURE_GROUPS
 from sfa.jobs import get_job
 from sfa.pubsub import Broadcast
 from sfa.web.api.track_jobs import start_track_job
@@ -35,7 +37,8 @@ class DashboardView(AppView):
     @event("analyze")
     async def analyze(self, value: dict[str, Any]) -> None:
         try:
-            job = await start_track_job(self.app, self.user.id, int(value["track"]), "analysis", {"features": "all"})
+            job = await start_track_job(self.app, self.user.id, int(value["track"]), ANALYSIS_KIND,
+                                        {"features": list(FEATURE_GROUPS)})
         except (APIError, KeyError, ValueError):
             self.put_flash("error", "That track cannot be analysed now.")
             return

@@ -8,8 +8,12 @@ import json
 from typing import Any
 
 from sfa.accounts.roles import at_least
+from sfa.analysis.job import ANALYSIS_KIND
+from sfa.dsp import FEATURE_GROUPS
+from sfa.jobs import JobKind
 from sfa.pubsub import Broadcast
 from sfa.separation import DEFAULT_MODEL, MODELS
+from sfa.separation.job import PROCESSING_KIND
 from sfa.tracks import store
 from sfa.web.api.track_jobs import start_track_job
 from sfa.web.errors import APIError
@@ -73,7 +77,7 @@ class TrackView(AppView):
 
     @event("analyze")
     async def analyze(self, value: dict[str, Any]) -> None:
-        await self._start("analysis", {"features": "all"})
+        await self._start(ANALYSIS_KIND, {"features": list(FEATURE_GROUPS)})
 
     @event("separate")
     async def separate(self, value: dict[str, Any]) -> None:
@@ -83,9 +87,9 @@ class TrackView(AppView):
         elif model not in MODELS:
             self.put_flash("error", "Choose one of the listed models.")
         else:
-            await self._start("processing", {"model": model, "engine": "local"})
+            await self._start(PROCESSING_KIND, {"model": model, "engine": "local"})
 
-    async def _start(self, kind: str, args: dict[str, Any]) -> None:
+    async def _start(self, kind: JobKind, args: dict[str, Any]) -> None:
         try:
             job = await start_track_job(self.app, self.user.id, self.track_id, kind, args)
         except APIError as exc:
