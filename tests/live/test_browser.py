@@ -5,8 +5,11 @@ Screenshots of every page, desktop and 390 px wide, go to ``test-artifacts/scree
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,10 +17,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from sfa.actors import WorkerPool
+from sfa.actors.system import ActorSystemBridge
 from sfa.config import Config
+from sfa.supervisors import Supervisor
 from sfa.tracks import files
-from tests.actors.conftest import job_pool, supervised_pool
+from tests.actors.conftest import job_pool
+from tests.actors.test_worker_pool import worker_pids
 from tests.analysis.test_analysis_api import song
 from tests.jobs.conftest import running_queue
 from tests.phoenix.conftest import node_client  # noqa: F401  (fixture)
@@ -26,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "js" / "pages.mjs"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SR = 22050
+EMAIL = "live.browser@example.com"
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +43,19 @@ def chromium() -> str:
 
 
 @pytest.fixture
-async def analysis_queue(config: Config, database) -> AsyncIterator[WorkerPool]:
-    async with supervised_pool(lambda bridge: job_pool(bridge, "analysis", workers=1)) as pool, \
-            running_queue(database, config.replace(queue_poll_s=0.05), {"analysis": pool}, {"analysis": 1}):
-        yield pool
+async def analysis_tree(config: Config, database) -> AsyncIterator[Supervisor]:
+    """One real analysis JobWorker process under a supervisor, fed by the durable queue; the tree is yielded
+    so a test can find (and kill) the worker."""
+    bridge = await ActorSystemBridge(log_level="error").start()
+    pool = job_pool(bridge, "analysis", workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    try:
+        async with running_queue(database, config.replace(queue_poll_s=0.05, queue_backoff_s=0.3),
+                                 {"analysis": pool}, {"analysis": 1}):
+            yield tree
+    finally:
+        await tree.stop()
+        await bridge.stop()
 
 
 def write_stems(data_dir: Path, track_id: int) -> list[tuple[str, str]]:
@@ -58,8 +73,10 @@ def write_stems(data_dir: Path, track_id: int) -> list[tuple[str, str]]:
 class Driver:
     """The node script's lines as they come, answering its requests for server-side steps."""
 
-    def __init__(self, process: asyncio.subprocess.Process, app, database, config: Config) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, app, database, config: Config, tree: Supervisor,
+                 make_account) -> None:
         self.process, self.app, self.database, self.config = process, app, database, config
+        self.tree, self.make_account = tree, make_account
         self.seen: dict[str, dict] = {}
         self.shots: list[dict] = []
 
@@ -89,17 +106,51 @@ class Driver:
         await self.app[PUBSUB].publish(job_completed(job_id, job_type="analysis", track_id=track_id, result={}))
         return {"track_id": track_id}
 
+    async def need_other_track(self, event: dict) -> dict:
+        other = await self.make_account()
+        track_id = await self.database.pool.fetchval(
+            "INSERT INTO tracks (user_id, title, source) VALUES ($1, 'Not yours', 'upload') RETURNING id",
+            other.user.id)
+        return {"track_id": track_id}
 
-async def test_the_live_pages_in_a_real_browser(app, client, database, config, analysis_queue, node_client,  # noqa: F811
-                                                chromium, tmp_path):
+    async def need_long_track(self, event: dict) -> dict:
+        """A track of 2.5 minutes, so that its analysis is still running when its worker is killed."""
+        user_id = await self.database.pool.fetchval("SELECT id FROM users WHERE email = $1", EMAIL)
+        track_id = await self.database.pool.fetchval(
+            "INSERT INTO tracks (user_id, title, source) VALUES ($1, 'Long take', 'upload') RETURNING id", user_id)
+        relative = files.original_path(track_id, "wav")
+        audio, sr = soundfile.read(io.BytesIO(song(120.0)))
+        (self.config.data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(self.config.data_dir / relative, np.tile(audio, (10, 1)), sr)
+        await self.database.pool.execute("UPDATE tracks SET path = $2, format = 'wav' WHERE id = $1", track_id,
+                                         relative)
+        return {"track_id": track_id}
+
+    async def need_kill(self, event: dict) -> dict:
+        async with asyncio.timeout(20):
+            while not await self.database.pool.fetchval(
+                    "SELECT count(*) FROM jobs WHERE track_id = $1 AND state = 'running' AND progress > 0",
+                    event["track_id"]):
+                await asyncio.sleep(0.01)
+        [victim] = worker_pids(self.tree, "analysis")
+        os.kill(victim, signal.SIGKILL)
+        return {"killed": victim}
+
+    async def need_admin(self, event: dict) -> dict:
+        admin = await self.make_account("admin")
+        return {"email": admin.user.email, "password": admin.password}
+
+
+async def test_the_live_pages_in_a_real_browser(app, client, database, config, analysis_tree, node_client,  # noqa: F811
+                                                chromium, tmp_path, make_account):
     SHOTS.mkdir(parents=True, exist_ok=True)
     wav = tmp_path / "song.wav"
     wav.write_bytes(song(120.0))
     process = await asyncio.create_subprocess_exec(
         node_client, str(SCRIPT), f"http://127.0.0.1:{client.server.port}", chromium, str(wav), str(SHOTS),
-        "live.browser@example.com", "a long browser password", cwd=ROOT,
+        EMAIL, "a long browser password", cwd=ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    driver = Driver(process, app, database, config)
+    driver = Driver(process, app, database, config, analysis_tree, make_account)
     try:
         await driver.run()
     finally:
@@ -124,6 +175,20 @@ async def test_the_live_pages_in_a_real_browser(app, client, database, config, a
     assert analysed["chroma"] == "12"
     assert all(t > 0.3 for t in seen["stems"]["times"])
     assert seen["stems"]["muted"] == [True, False, True, True]
-    assert seen["errors"]["errors"] == ["422 /users/register"]
-    assert {shot["name"] for shot in driver.shots} >= {"register", "dashboard-empty", "import", "track"}
+    assert seen["other_track"]["status"] == 404 and "track not found" in seen["other_track"]["text"]
+    assert seen["chat"]["reply"].strip() and seen["chat"]["streamed"] is True
+    assert "/chat/" in seen["chat"]["url"]
+    rows = seen["retry"]["rows"]
+    assert any("queued" in row and "attempt 1 of 3" in row for row in rows), rows
+    assert "attempt 2 of 3" in rows[-1], rows
+    assert "(user)" in seen["before_promotion"]["who"] and seen["before_promotion"]["canSeparate"] is False
+    assert "(pro)" in seen["promoted"]["who"] and seen["promoted"]["canSeparate"] is True
+    assert "is now pro" in seen["promoted"]["flash"]
+    assert "analysis" in seen["admin_jobs"]["text"]
+    assert "page not found" in seen["not_admin"]["text"]
+    expected = ("422 /users/register", "404 /tracks/", "404 /admin")  # the refused form, the two 404 pages
+    assert all(error.startswith(expected) for error in seen["errors"]["errors"]), seen["errors"]
+    assert {shot["name"] for shot in driver.shots} >= {
+        "register", "log-in", "dashboard-empty", "dashboard", "import", "track", "not-found", "chat", "admin-users",
+        "admin-jobs", "admin-tree", "settings"}
     assert all(shot["overflow"] <= 0 for shot in driver.shots), driver.shots

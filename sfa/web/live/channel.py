@@ -9,8 +9,10 @@ for. An exception in a callback crashes this channel alone: the client rejoins a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -61,8 +63,10 @@ class LiveChannel(Channel):
             raise JoinRefused(UNAUTHORIZED)
         view_class, path_params = found
         self.url = url
-        env = ViewEnv(self.context.user, info["app"], connected=True, subscribe=self.subscribe_later,
-                      csrf=info["csrf"])
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        env = ViewEnv(self.context.user, info["app"], connected=True, csrf=info["csrf"], subscribe=self.subscribe_later,
+                      send_after=self._send_after, start_task=self._start_task)
         self.view = view_class(env)
         params = url_params(url, path_params)
         started = time.perf_counter()
@@ -99,6 +103,28 @@ class LiveChannel(Channel):
             self.subscribe(topic)
         else:
             self._topics.append(topic)
+
+    def _send_after(self, delay_s: float, message: Broadcast) -> None:
+        if self._mailbox is not None:
+            self._timers = [timer for timer in self._timers if not timer.cancelled()]
+            self._timers.append(asyncio.get_running_loop().call_later(delay_s, self._mailbox, message))
+
+    def _start_task(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"{self.topic} task")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a task of %s failed", self.topic, exc_info=task.exception())
+
+    def detach(self) -> None:
+        super().detach()
+        for timer in getattr(self, "_timers", ()):
+            timer.cancel()
+        for task in list(getattr(self, "_tasks", ())):
+            task.cancel()
 
     # Client events.
 

@@ -15,7 +15,7 @@ go out with the reply or push that follows the callback.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +44,8 @@ class ViewEnv:
     connected: bool
     csrf: str
     subscribe: Callable[[str], None] = lambda topic: None
+    send_after: Callable[[float, Broadcast], None] = lambda delay, message: None
+    start_task: Callable[[Coroutine[Any, Any, None]], None] = lambda work: work.close()
 
 
 @dataclass(slots=True)
@@ -106,6 +108,15 @@ class LiveView:
     def subscribe(self, topic: str) -> None:
         """Hear ``topic``'s broadcasts in :meth:`handle_info` (only while connected; HTTP renders ignore it)."""
         self.env.subscribe(topic)
+
+    def send_after(self, delay_s: float, message: Broadcast) -> None:
+        """``message`` to this view's :meth:`handle_info` in ``delay_s`` (a timer; only while connected)."""
+        self.env.send_after(delay_s, message)
+
+    def start_task(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the view (a slow call whose results come back as broadcasts), cancelled when
+        the view goes; only while connected."""
+        self.env.start_task(work)
 
     # State.
 

@@ -14,6 +14,8 @@ from sfa.web.keys import CONFIG, SOCKET_TOKEN_KEY
 from sfa.web.live import LiveRoutes
 from sfa.web.pages.home import welcome
 from sfa.web.pages.layout import document, render
+from sfa.web.views.admin import AdminJobsView, AdminTreeView, AdminUsersView
+from sfa.web.views.chat import ChatView
 from sfa.web.views.dashboard import DashboardView
 from sfa.web.views.importer import ImportView
 from sfa.web.views.track import TrackView
@@ -24,6 +26,11 @@ def live_routes() -> LiveRoutes:
     routes.live("/", DashboardView, anonymous=welcome)
     routes.live("/import", ImportView)
     routes.live("/tracks/{id:\\d{1,18}}", TrackView)
+    routes.live("/chat", ChatView)
+    routes.live("/chat/{id:\\d{1,18}}", ChatView)
+    routes.live("/admin", AdminUsersView)
+    routes.live("/admin/jobs", AdminJobsView)
+    routes.live("/admin/tree", AdminTreeView)
     return routes
 
 

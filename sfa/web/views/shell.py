@@ -11,8 +11,8 @@ from sfa.pubsub import Broadcast
 from sfa.web.keys import DATABASE
 from sfa.web.live import LiveView, Rendered, Template
 from sfa.web.pages.layout import NAV
+from sfa.web.user_events import USER_UPDATED, user_topic
 
-USER_UPDATED = "user:updated"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MISSING = "\u2013"
 
@@ -35,10 +35,6 @@ SHELL = Template(
     '<p class="flash-{kind}" phx-click="lv:clear-flash" phx-value-key="{kind}">{message}</p>{% end %}</div>{% end %}'
     "{inner}</main>", helpers={"NAV": NAV})
 INNER = 2
-
-
-def user_topic(user_id: int) -> str:
-    return f"user:{user_id}"
 
 
 class AppView(LiveView):

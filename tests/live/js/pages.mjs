@@ -97,6 +97,80 @@ try {
   await page.click("[data-action=pause]");
   await shoot(page, "track");
 
+  // Another user's track is a 404 page.
+  const other = await need("other_track");
+  const notFound = await page.goto(`${base}/tracks/${other.track_id}`);
+  say("other_track", { status: notFound.status(), text: await page.textContent("main") });
+  await shoot(page, "not-found");
+
+  // Chat: the reply streams in, then the stored conversation shows.
+  await page.goto(`${base}/chat`);
+  await connected(page);
+  await page.evaluate(() => {
+    window.__streamed = false;
+    new MutationObserver(() => { if (document.querySelector("#streaming")) window.__streamed = true; })
+      .observe(document.body, { subtree: true, childList: true });
+  });
+  await page.fill("#message", "What tracks do I have?");
+  await page.click("#chat-form button[type=submit]");
+  await page.waitForSelector(".message.assistant", { timeout: 20000 });
+  say("chat", { reply: await page.textContent(".message.assistant"), url: page.url(),
+                streamed: await page.evaluate(() => window.__streamed) });
+  await shoot(page, "chat");
+
+  // A JobWorker killed mid-job: the dashboard shows the failed attempt and the retry, without a reload.
+  const long = await need("long_track");
+  await page.goto(`${base}/`);
+  await connected(page);
+  await page.evaluate((id) => {
+    window.__rows = [];
+    new MutationObserver(() => {
+      const row = document.querySelector(`#track-${id} .job[data-job]`);
+      const text = row && [...row.querySelectorAll(".status, .attempt, .message")].map((e) => e.textContent).join(" | ");
+      if (text && window.__rows.at(-1) !== text) window.__rows.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  }, long.track_id);
+  await page.click(`#track-${long.track_id} button[phx-click=analyze]`);
+  await need("kill", { track_id: long.track_id });
+  await page.waitForFunction((id) => /attempt 2 of/.test(document.querySelector(`#track-${id} .attempt`)?.textContent),
+                             long.track_id, { timeout: 30000 });
+  say("retry", { rows: await page.evaluate(() => window.__rows) });
+  await shoot(page, "dashboard");
+
+  // An admin makes this user pro: the user's open page shows the new role and allows separation.
+  const admin = await need("admin");
+  await page.goto(trackUrl);
+  await connected(page);
+  say("before_promotion", { who: await page.textContent("#who"),
+                            canSeparate: await page.isEnabled("#separate-form button[type=submit]") });
+  const adminPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  adminPage.on("pageerror", (e) => errors.push(String(e)));
+  await adminPage.goto(`${base}/users/log_in`);
+  await shoot(adminPage, "log-in");
+  await adminPage.fill("#email", admin.email);
+  await adminPage.fill("#password", admin.password);
+  await Promise.all([adminPage.waitForURL(`${base}/`), adminPage.click("button[type=submit]")]);
+  await adminPage.goto(`${base}/admin`);
+  await connected(adminPage);
+  const row = adminPage.locator("tr", { hasText: email });
+  await row.locator("select[name='user[role]']").selectOption("pro");
+  await page.waitForFunction(() => document.querySelector("#who").textContent.includes("(pro)"), null, { timeout: 10000 });
+  say("promoted", { who: await page.textContent("#who"),
+                    canSeparate: await page.isEnabled("#separate-form button[type=submit]"),
+                    flash: await adminPage.textContent(".flash") });
+  await shoot(adminPage, "admin-users");
+  await adminPage.goto(`${base}/admin/jobs`);
+  await connected(adminPage);
+  say("admin_jobs", { text: await adminPage.textContent("main") });
+  await shoot(adminPage, "admin-jobs");
+  await adminPage.goto(`${base}/admin/tree`);
+  await connected(adminPage);
+  await shoot(adminPage, "admin-tree");
+  await page.goto(`${base}/admin`);
+  say("not_admin", { text: await page.textContent("main") });
+  await page.goto(`${base}/users/settings`);
+  await shoot(page, "settings");
+
   say("errors", { errors });
 } finally {
   await browser.close();
