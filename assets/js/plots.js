@@ -34,7 +34,12 @@ export const Heatmap = {
 };
 
 export const LinePlot = {
-  mounted() { this.draw(); },
+  mounted() {
+    this.draw();
+    // uPlot draws at a fixed width: redraw when the window (a phone turned, a window resized) changes it.
+    this.onResize = () => { clearTimeout(this.resizing); this.resizing = setTimeout(() => this.draw(), 100); };
+    window.addEventListener("resize", this.onResize);
+  },
   updated() { this.draw(); },
   draw() {
     const series = JSON.parse(this.el.dataset.series || "[]");
@@ -43,7 +48,7 @@ export const LinePlot = {
     if (this.plot) this.plot.destroy();
     target.textContent = "";
     if (!x.length) return;
-    const width = Math.max(280, target.clientWidth || 600);
+    const width = Math.max(240, this.el.clientWidth || 600);
     this.plot = new uPlot({
       width, height: 180,
       scales: { x: { time: false } },
@@ -52,5 +57,8 @@ export const LinePlot = {
     }, [x, ...series.map((s) => s.values)], target);
     this.el.dataset.drawn = String(x.length);
   },
-  destroyed() { if (this.plot) this.plot.destroy(); },
+  destroyed() {
+    window.removeEventListener("resize", this.onResize);
+    if (this.plot) this.plot.destroy();
+  },
 };

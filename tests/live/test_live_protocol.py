@@ -4,9 +4,13 @@ refusals of stale or forged tokens, events answered with diffs, broadcasts pushe
 from __future__ import annotations
 
 import json
+import re
+
+import aiohttp
 
 from sfa.pubsub import job_progress
 from sfa.web.keys import PUBSUB
+from sfa.web.phoenix.endpoint import disconnect_user
 from tests.live.conftest import LiveClient, connect, open_page
 
 
@@ -86,3 +90,70 @@ async def test_a_progress_tick_on_a_dashboard_of_100_tracks_is_a_diff_under_300_
     entry = next(iter(diff["2"]["1"]["k"].values()))
     assert set(diff["2"]["1"]["k"]) == {"kc", str(100 - 51)} and "42" in str(entry) and "Track" not in str(entry)
     assert len(frame.encode()) < 300, frame
+
+
+async def test_a_form_change_is_decoded_and_answered_with_the_changed_holes_only(signed_in):
+    page = await open_page(signed_in, "/import")
+    ws = await connect(signed_in, page.csrf)
+    client = LiveClient(ws)
+    try:
+        assert (await client.join(page))["status"] == "ok"
+        reply = await client.call(f"lv:{page.id}", "event", {
+            "type": "form", "event": "validate", "value": "url=ftp%3A%2F%2Fx&_unused_other=",
+            "meta": {"_target": "url"}}, client.join_ref)
+        assert reply["status"] == "ok"
+        diff = reply["response"]["diff"]
+        assert "Must be an http or https URL." in json.dumps(diff) and "s" not in diff["2"]
+        assert len(json.dumps(diff)) < 200
+        same = await client.call(f"lv:{page.id}", "event", {
+            "type": "form", "event": "validate", "value": "url=ftp%3A%2F%2Fx"}, client.join_ref)
+        assert same["response"] == {}
+    finally:
+        await ws.close()
+
+
+async def test_suspending_the_user_closes_their_live_pages(live, app, account):
+    _, page, client = live
+    assert (await client.join(page))["status"] == "ok"
+    await app[PUBSUB].publish(disconnect_user(account.user.id))
+    closed = await client.ws.receive()
+    assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) and client.ws.close_code == 1001
+
+
+async def test_the_long_poll_fallback_joins_and_receives_the_tree(signed_in):
+    page = await open_page(signed_in, "/")
+    params = {"_csrf_token": page.csrf, "vsn": "2.0.0"}
+    opened = await (await signed_in.get("/live/longpoll", params=params)).json()
+    assert opened["status"] == 410
+    headers = {"X-Phoenix-Longpoll-Token": opened["token"]}
+    join = ["1", "1", f"lv:{page.id}", "phx_join", {"url": page.url, "params": {"_csrf_token": page.csrf},
+                                                    "session": page.session, "static": page.static}]
+    posted = await signed_in.post("/live/longpoll", params=params, headers={**headers, "content-type":
+                                  "application/x-ndjson"}, data=json.dumps(join))
+    assert (await posted.json())["status"] == 200
+    polled = await (await signed_in.get("/live/longpoll", params=params, headers=headers)).json()
+    reply = json.loads(polled["messages"][0])
+    assert reply[3] == "phx_reply" and reply[4]["status"] == "ok" and "rendered" in reply[4]["response"]
+
+
+async def test_a_live_patch_runs_handle_params_and_an_unknown_url_asks_for_a_redirect(signed_in):
+    page = await open_page(signed_in, "/chat")
+    ws = await connect(signed_in, page.csrf)
+    client = LiveClient(ws)
+    try:
+        assert (await client.join(page))["status"] == "ok"
+        same_view = await client.call(f"lv:{page.id}", "live_patch", {"url": page.url + "?x=1"}, client.join_ref)
+        assert same_view["status"] == "ok" and same_view["response"] == {}
+        elsewhere = await client.call(f"lv:{page.id}", "live_patch", {"url": page.url.replace("/chat", "/import")},
+                                      client.join_ref)
+        assert elsewhere["response"] == {"link_redirect": True}
+    finally:
+        await ws.close()
+
+
+async def test_assets_have_fingerprinted_names_and_long_cache_headers(client):
+    html = await (await client.get("/users/log_in")).text()
+    [script] = re.findall(r'src="(/assets/app-[0-9a-f]{12}\.js)"', html)
+    response = await client.get(script)
+    assert response.status == 200 and response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert (await client.get("/assets/app-000000000000.js")).status == 404

@@ -111,7 +111,7 @@ try {
     new MutationObserver(() => { if (document.querySelector("#streaming")) window.__streamed = true; })
       .observe(document.body, { subtree: true, childList: true });
   });
-  await page.fill("#message", "What tracks do I have?");
+  await page.fill("#message", "list my tracks");
   await page.click("#chat-form button[type=submit]");
   await page.waitForSelector(".message.assistant", { timeout: 20000 });
   say("chat", { reply: await page.textContent(".message.assistant"), url: page.url(),
