@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sfa.dsp.backend import BACKENDS
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -345,7 +347,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("downloader", "SFA_DOWNLOADER", "spotdl,ytdlp,http", _order_of(*DOWNLOADERS),
             "a comma-separated order of " + ", ".join(DOWNLOADERS),
             "download backends in the order they are tried; a backend not installed is skipped"),
-    Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
+    Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice(*BACKENDS), ", ".join(BACKENDS),
             "array backend of the analysis workers; auto takes CuPy when a GPU is usable (`[gpu]` extra)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
