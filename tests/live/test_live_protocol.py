@@ -12,6 +12,7 @@ from sfa.pubsub import job_progress
 from sfa.web.keys import PUBSUB
 from sfa.web.phoenix.endpoint import disconnect_user
 from tests.live.conftest import LiveClient, connect, open_page
+from tests.pages import log_in
 
 
 async def test_join_replies_with_the_rendered_tree_of_the_page(live):
@@ -157,3 +158,23 @@ async def test_assets_have_fingerprinted_names_and_long_cache_headers(client):
     response = await client.get(script)
     assert response.status == 200 and response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert (await client.get("/assets/app-000000000000.js")).status == 404
+
+
+async def test_a_pro_user_starts_a_separation_with_the_chosen_model(browser, make_account, database):
+    pro = await make_account("pro")
+    assert (await log_in(browser, pro)).status == 302
+    track_id = await database.pool.fetchval(
+        "INSERT INTO tracks (user_id, title, source, path) VALUES ($1, 'Tone', 'upload', 'x.wav') RETURNING id",
+        pro.user.id)
+    page = await open_page(browser, f"/tracks/{track_id}")
+    ws = await connect(browser, page.csrf)
+    client = LiveClient(ws)
+    try:
+        assert (await client.join(page))["status"] == "ok"
+        reply = await client.call(f"lv:{page.id}", "event", {
+            "type": "form", "event": "separate", "value": "model=htdemucs_ft"}, client.join_ref)
+        assert "processing" in json.dumps(reply["response"]["diff"])
+    finally:
+        await ws.close()
+    args = await database.pool.fetchval("SELECT args FROM jobs WHERE track_id = $1 AND kind = 'processing'", track_id)
+    assert json.loads(args)["model"] == "htdemucs_ft"
