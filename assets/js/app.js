@@ -2,12 +2,13 @@
 // (upload with progress, stem players, analysis plots). Built by assets/build.mjs into sfa/web/static.
 import { Socket } from "phoenix";
 import { LiveSocket } from "phoenix_live_view";
+import { Chat } from "./chat.js";
 import { StemPlayers } from "./stems.js";
 import { Heatmap, LinePlot } from "./plots.js";
 import { Upload } from "./upload.js";
 
 const csrf = document.querySelector("meta[name='csrf-token']")?.getAttribute("content");
-const Hooks = { Heatmap, LinePlot, StemPlayers, Upload };
+const Hooks = { Chat, Heatmap, LinePlot, StemPlayers, Upload };
 
 if (document.querySelector("[data-phx-main]")) {
   const liveSocket = new LiveSocket("/live", Socket, {

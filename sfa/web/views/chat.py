@@ -72,6 +72,7 @@ class ChatView(AppView):
             case "agent:done":
                 await self._open(conversation)
                 self.assign(busy=False, streaming="", tools=[])
+                self.push_event("chat:done", {"message_id": payload.get("message_id")})
             case "agent:error":
                 self.assign(error=str(payload.get("error", "the agent failed")), streaming="",
                             busy="starts over" in str(payload.get("error", "")))

@@ -17,7 +17,11 @@ async function shoot(page, name) {
     await page.waitForTimeout(150);
     await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    say("shot", { name, label, overflow });
+    // Every visible form control has a label (a <label for>, or aria-label for the few that stand alone).
+    const unlabelled = await page.$$eval("input:not([type=hidden]), select, textarea", (controls) => controls
+      .filter((c) => !c.getAttribute("aria-label") && !(c.id && document.querySelector(`label[for="${c.id}"]`)))
+      .map((c) => c.outerHTML));
+    say("shot", { name, label, overflow, unlabelled });
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 }
@@ -37,9 +41,13 @@ try {
   // Register: a bad email is refused with a visible error next to the form, then a good one logs in.
   await page.goto(`${base}/users/register`);
   await shoot(page, "register");
-  await page.fill("#email", email);
-  await page.fill("#password", "short");
-  await page.click("button[type=submit]");
+  // By keyboard alone: the fields in order, Enter submits.
+  await page.focus("#email");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("short");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".error");
   say("register_refused", { error: await page.textContent(".error") });
   await page.fill("#email", email);
   await page.fill("#password", password);
@@ -56,6 +64,12 @@ try {
   await page.waitForSelector("#url[aria-invalid=true]");
   say("url_refused", { error: await page.textContent("#url-error") });
   await shoot(page, "import");
+  await page.evaluate(() => {
+    window.__upload = [];
+    new MutationObserver(() => window.__upload.push(document.querySelector("[data-upload-status]")?.textContent))
+      .observe(document.querySelector("[data-upload-status]"), { childList: true, characterData: true, subtree: true });
+    window.addEventListener("phx:page-loading-stop", () => window.__upload.push("navigated"));
+  });
   await page.setInputFiles("#file", wavPath);
   await page.evaluate(() => { window.__sameDocument = true; });
   await page.click("#upload-form button[type=submit]");
@@ -63,6 +77,7 @@ try {
   await connected(page);
   const trackUrl = page.url();
   say("uploaded", { url: trackUrl, sameDocument: await page.evaluate(() => window.__sameDocument === true),
+                    upload: await page.evaluate(() => window.__upload),
                     flash: await page.textContent(".flash").catch(() => null) });
 
   // Analyse: progress changes on the page without a reload, then tempo, key and the chroma plot appear.
@@ -107,6 +122,8 @@ try {
   await page.goto(`${base}/chat`);
   await connected(page);
   await page.evaluate(() => {
+    window.__pushed = [];
+    window.addEventListener("phx:chat:done", (e) => window.__pushed.push(e.detail));
     window.__streamed = false;
     new MutationObserver(() => { if (document.querySelector("#streaming")) window.__streamed = true; })
       .observe(document.body, { subtree: true, childList: true });
@@ -115,7 +132,9 @@ try {
   await page.click("#chat-form button[type=submit]");
   await page.waitForSelector(".message.assistant", { timeout: 20000 });
   say("chat", { reply: await page.textContent(".message.assistant"), url: page.url(),
-                streamed: await page.evaluate(() => window.__streamed) });
+                streamed: await page.evaluate(() => window.__streamed),
+                pushed: await page.evaluate(() => window.__pushed),
+                focused: await page.evaluate(() => document.activeElement?.id) });
   await shoot(page, "chat");
 
   // A JobWorker killed mid-job: the dashboard shows the failed attempt and the retry, without a reload.
