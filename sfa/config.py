@@ -260,8 +260,9 @@ SETTINGS: tuple[Setting, ...] = (
             "JobWorker processes for the `processing` queue"),
     Setting("workers_analysis", "SFA_WORKERS_ANALYSIS", "2", _int_in(1, 64), "an integer 1..64",
             "JobWorker processes for the `analysis` queue"),
-    Setting("session_idle_s", "SFA_SESSION_IDLE_S", "900", _int_in(1, 604800), "an integer 1..604800 (seconds)",
-            "a UserSession actor with no message this long stops"),
+    Setting("presence_idle_s", "SFA_PRESENCE_IDLE_S", "900", _int_in(1, 604800), "an integer 1..604800 (seconds)",
+            "a UserPresence actor (a user's sockets on this node) with no message this long, and no joined "
+            "topic, stops"),
     Setting("max_restarts", "SFA_MAX_RESTARTS", "3", _int_in(0, 1000), "an integer 0..1000",
             "restarts a supervisor allows within `SFA_RESTART_PERIOD_S` before it gives up and escalates"),
     Setting("restart_period_s", "SFA_RESTART_PERIOD_S", "5", _seconds, "a number of seconds >= 0",
@@ -384,7 +385,7 @@ class Config:
     workers_download: int
     workers_processing: int
     workers_analysis: int
-    session_idle_s: int
+    presence_idle_s: int
     max_restarts: int
     restart_period_s: float
     max_upload_mb: int

@@ -23,12 +23,12 @@ async def bridge() -> AsyncIterator[ActorSystemBridge]:
 
 def job_pool(bridge: ActorSystemBridge, name: str = "download", workers: int = 3,
              intensity: Intensity = DEFAULT_INTENSITY) -> WorkerPool:
-    return WorkerPool(name, bridge, devices=["cpu"] * workers, actor_class=JOB_WORKER, worker_kind="job_worker",
+    return WorkerPool(name, bridge, devices=["cpu"] * workers, actor_class=JOB_WORKER, worker_type="job_worker",
                       performers=PERFORMERS, intensity=intensity)
 
 
 def gpu_pool(bridge: ActorSystemBridge, devices: list[str]) -> WorkerPool:
-    return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_kind="gpu_worker",
+    return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_type="gpu_worker",
                       performers=PERFORMERS)
 
 

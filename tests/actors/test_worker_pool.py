@@ -155,7 +155,7 @@ async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(b
         await tree.stop()
 
     assert status["mailbox_depth"] == 2
-    assert status["children"][0]["current_job"] == 1 and status["children"][0]["kind"] == "gpu_worker"
+    assert status["children"][0]["current_job"] == 1 and status["children"][0]["type"] == "gpu_worker"
     assert isinstance(outcomes[0], WorkerCrashed)
     assert [outcome["job_id"] for outcome in outcomes[1:]] == [2, 3]
     assert {outcome["pid"] for outcome in outcomes[1:]} != {victim}

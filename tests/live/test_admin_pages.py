@@ -26,7 +26,7 @@ def app(config: Config, database: Database, tree) -> web.Application:
 
 
 def job_workers(node: dict) -> list[dict]:
-    found = [node] if node.get("kind") == "job_worker" else []
+    found = [node] if node.get("type") == "job_worker" else []
     for child in node.get("children") or []:
         found += job_workers(child)
     return found

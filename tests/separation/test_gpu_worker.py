@@ -25,7 +25,7 @@ RATE = 8000
 @pytest.fixture
 async def gpu_pool() -> AsyncIterator[tuple[WorkerPool, Supervisor]]:
     bridge = await ActorSystemBridge(log_level="error").start()
-    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
+    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_type="gpu_worker",
                       performers=JOB_KINDS.performers(), slots=2)
     tree = await Supervisor("root", [pool.spec()]).start()
     yield pool, tree

@@ -39,7 +39,7 @@ async def gpu_queue(config: Config, database, tmp_path, monkeypatch) -> AsyncIte
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     seed_checkpoint(tmp_path / "torch" / "hub", MODELS["htdemucs"].files[0], htdemucs())
     def two_slot_gpu_pool(bridge: ActorSystemBridge) -> WorkerPool:
-        return WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
+        return WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_type="gpu_worker",
                           performers=JOB_KINDS.performers(), slots=2)
 
     async with supervised_pool(two_slot_gpu_pool) as pool, \

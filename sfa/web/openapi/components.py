@@ -110,5 +110,5 @@ QUEUE_OVERVIEW = component("QueueOverview", obj({
     "queues": {"type": "object", "additionalProperties": QUEUE_STATS},
     "totals": obj({state: COUNT for state in STATES}), "completed_last_minute": COUNT}))
 SUPERVISION_TREE = component("SupervisionTree", obj({
-    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_session": nullable(INTEGER),
+    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_sid": nullable(INTEGER),
     "actor_processes": COUNT, "tree": {"type": "object", "description": "the root supervisor, children nested"}}))

@@ -81,10 +81,10 @@ class PhoenixEndpoint:
             log.info("socket refused: not authenticated")
             return None
         tree = request.app.get(ACTOR_TREE)
-        session = None if tree is None else await tree.sessions.session(f"user:{user.id}")
+        presence = None if tree is None else await tree.presences.presence(f"user:{user.id}")
         info = {} if self._connect_info is None else await self._connect_info(request, params)
         socket = PhoenixSocket(serializer, self.router,
-                               SocketContext(user, self._database, self._pubsub, session, info),
+                               SocketContext(user, self._database, self._pubsub, presence, info),
                                limits or self.limits)
         self.sockets.add(socket)
 

@@ -130,8 +130,8 @@ try {
   });
   await page.fill("#message", "list my tracks");
   await page.click("#chat-form button[type=submit]");
-  await page.waitForSelector(".message.assistant", { timeout: 20000 });
-  say("chat", { reply: await page.textContent(".message.assistant"), url: page.url(),
+  await page.waitForSelector(".message.assistant:not(#streaming)", { timeout: 20000 });
+  say("chat", { reply: await page.textContent(".message.assistant:not(#streaming)"), url: page.url(),
                 streamed: await page.evaluate(() => window.__streamed),
                 pushed: await page.evaluate(() => window.__pushed),
                 focused: await page.evaluate(() => document.activeElement?.id) });
