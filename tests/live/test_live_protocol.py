@@ -83,14 +83,36 @@ async def test_a_progress_tick_on_a_dashboard_of_100_tracks_is_a_diff_under_300_
     job_ids = await seed_library(database, account.user.id, 100)
     page = await open_page(browser, "/")
     joined = await client.join(page)
-    assert joined["status"] == "ok" and len(joined["response"]["rendered"]["2"]["1"]["k"]) == 101
+    assert joined["status"] == "ok" and len(rows_of(joined["response"]["rendered"])["k"]) == 101
     await app[PUBSUB].publish(job_progress(job_ids[50], status="processing", progress=42, message="analysing"))
     frame = (await client.ws.receive()).data
     diff = json.loads(frame)[4]
     assert json.loads(frame)[3] == "diff"
-    entry = next(iter(diff["2"]["1"]["k"].values()))
-    assert set(diff["2"]["1"]["k"]) == {"kc", str(100 - 51)} and "42" in str(entry) and "Track" not in str(entry)
+    keyed = rows_of(diff)["k"]
+    entry = keyed[str(100 - 51)]
+    assert set(keyed) == {"kc", str(100 - 51)} and "42" in str(entry) and "Track" not in str(entry)
     assert len(frame.encode()) < 300, frame
+
+
+def rows_of(tree: dict) -> dict | None:
+    """The dashboard's list of tracks in a rendered tree or diff: the page's only keyed comprehension."""
+    if "k" in tree:
+        return tree
+    for value in tree.values():
+        if isinstance(value, dict) and (rows := rows_of(value)) is not None:
+            return rows
+    return None
+
+
+async def test_typing_in_the_search_box_filters_the_tracks_on_each_keyup(live, account, database):
+    browser, _, client = live
+    await seed_library(database, account.user.id, 12)
+    page = await open_page(browser, "/")
+    assert (await client.join(page))["status"] == "ok"
+    reply = await client.event(page, "filter", {"key": "1", "value": "Track 1"}, kind="keyup")
+    assert reply["response"]["diff"] and rows_of(reply["response"]["diff"])["k"]["kc"] == 4  # 1, 10, 11, 12
+    reply = await client.event(page, "filter", {"key": "x", "value": "nothing like it"}, kind="keyup")
+    assert "No track matches." in json.dumps(reply["response"]["diff"])
 
 
 async def test_a_form_change_is_decoded_and_answered_with_the_changed_holes_only(signed_in):

@@ -27,12 +27,29 @@ class DashboardView(AppView):
 
     async def mount(self, params: dict[str, Any], session: dict[str, Any]) -> None:
         await super().mount(params, session)
-        rows = await library(self.app[DATABASE], self.user.id)
-        self.assign(page_title="Your tracks", rows=rows)
-        if self.connected:
-            for row in rows:
-                if row.job is not None and not row.job.finished:
-                    self.subscribe(f"jobs:{row.job.id}")
+        self.following: set[int] = set()
+        self.assign(page_title="Your tracks", q="")
+        await self._load()
+
+    async def _load(self) -> None:
+        rows = await library(self.app[DATABASE], self.user.id, q=self.assigns["q"] or None)
+        self.assign(rows=rows)
+        for row in rows:
+            if row.job is not None and not row.job.finished:
+                self._follow(row.job.id)
+
+    def _follow(self, job_id: int) -> None:
+        if self.connected and job_id not in self.following:
+            self.following.add(job_id)
+            self.subscribe(f"jobs:{job_id}")
+
+    @event("filter")
+    async def filter(self, value: dict[str, Any]) -> None:
+        """Each key typed in the search box (``phx-keyup``, debounced by the client), or its submit."""
+        q = str(value.get("value", "")).strip()[:200]
+        if q != self.assigns["q"]:
+            self.assign(q=q)
+            await self._load()
 
     @event("analyze")
     async def analyze(self, value: dict[str, Any]) -> None:
@@ -42,7 +59,7 @@ class DashboardView(AppView):
         except (APIError, KeyError, ValueError):
             self.put_flash("error", "That track cannot be analysed now.")
             return
-        self.subscribe(f"jobs:{job.id}")
+        self._follow(job.id)
         self._replace_job(job.track_id, JobView.of(job))
 
     async def handle_info(self, message: Broadcast) -> None:
@@ -61,7 +78,7 @@ class DashboardView(AppView):
         job = await get_job(self.app[DATABASE], self.user.id, job_id)
         if job is not None:
             if job.status == "completed":
-                self.assign(rows=await library(self.app[DATABASE], self.user.id))
+                await self._load()
             else:
                 self._replace_job(row.track.id, JobView.of(job))
 

@@ -64,8 +64,8 @@ async def latest_jobs(database: Database, user_id: int, track_ids: list[int]) ->
     return {row["track_id"]: Job.from_row(row) for row in rows}
 
 
-async def library(database: Database, user_id: int) -> list[Row]:
-    """The newest tracks (up to a page), each with its latest job."""
-    tracks, _ = await store.list_tracks(database, user_id, q=None, offset=0, limit=PAGE_SIZE)
+async def library(database: Database, user_id: int, *, q: str | None = None) -> list[Row]:
+    """The newest tracks (up to a page; those whose title or artist has ``q``), each with its latest job."""
+    tracks, _ = await store.list_tracks(database, user_id, q=q, offset=0, limit=PAGE_SIZE)
     latest = await latest_jobs(database, user_id, [track.id for track in tracks])
     return [Row(track, JobView.of(latest[track.id]) if track.id in latest else None) for track in tracks]
