@@ -21,9 +21,6 @@ from sfa.web.live.routes import view_name
 from sfa.web.live.tokens import sign_session, sign_static
 from sfa.web.live.view import LiveView, NotFound, ViewEnv
 
-FLASH = "live_flash"
-"""The cookie session's key for a flash that a plain handler leaves for the next live page."""
-
 NotFoundPage = Callable[[web.Request, User, str], Awaitable[web.Response]]
 Document = Callable[[web.Request, User, str, str, str], web.Response]
 """(request, user, title, body, csrf) -> the whole page around a live container."""
@@ -52,9 +49,6 @@ async def render_live(request: web.Request, view_class: type[LiveView], *, token
     effects = view.take_effects()
     if target := effects.redirect or (effects.navigate and effects.navigate[0]):
         raise web.HTTPFound(target)
-    flash = session.pop(FLASH, None)
-    if isinstance(flash, dict):
-        view.assign(flash={**flash, **view.assigns["flash"]})
     _, tree = view.rendered()
     view_id = f"phx-{secrets.token_hex(8)}"
     container = (f'<div id="{view_id}" data-phx-main '
