@@ -175,7 +175,8 @@ async def test_the_live_pages_in_a_real_browser(app, client, database, config, a
     assert len(analysed["seen"]) >= 2, analysed
     assert 110 <= float(analysed["tempo"]) <= 130
     assert "minor" in analysed["key"] or "major" in analysed["key"]
-    assert analysed["chroma"] == "12"
+    assert analysed["chroma"] == "12" and analysed["mfcc"] == "20"
+    assert analysed["energyPoints"] == 32  # 16 s in bins of 0.5 s
     assert all(t > 0.3 for t in seen["stems"]["times"])
     assert seen["stems"]["muted"] == [True, False, True, True]
     assert seen["other_track"]["status"] == 404 and "track not found" in seen["other_track"]["text"]

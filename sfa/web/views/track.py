@@ -28,13 +28,19 @@ TEMPLATE = template("track.html")
 
 
 def series(analysis: dict[str, Any] | None) -> dict[str, str]:
-    """The plots' data as JSON attributes: chroma and MFCC means, tempo from beat intervals, chord confidence."""
+    """The plots' data as JSON attributes: chroma and MFCC means, the energy and spectral centroid curves,
+    tempo from beat intervals, chord confidence per beat (analyses from before the curves have none)."""
     result = analysis or {}
     features = result.get("features") or {}
     beats = [float(b) for b in result.get("beats") or []]
     intervals = [(b, 60.0 / (b - a)) for a, b in itertools.pairwise(beats) if b > a]
     chords = result.get("chords") or []
+    energy, centroid = result.get("energy_curve") or {}, result.get("centroid_curve") or {}
     return {
+        "energy_x": json.dumps(_times(energy)),
+        "energy_series": json.dumps([{"label": "RMS", "values": energy.get("values", [])}]),
+        "centroid_x": json.dumps(_times(centroid)),
+        "centroid_series": json.dumps([{"label": "Hz", "values": centroid.get("values", [])}]),
         "chroma": json.dumps(features.get("chroma") or []),
         "mfcc": json.dumps(features.get("mfcc") or []),
         "tempo_x": json.dumps([round(t, 3) for t, _ in intervals]),
@@ -42,6 +48,11 @@ def series(analysis: dict[str, Any] | None) -> dict[str, str]:
         "chord_x": json.dumps([round(float(c["time"]), 3) for c in chords]),
         "chord_series": json.dumps([{"label": "confidence", "values": [c["confidence"] for c in chords]}]),
     }
+
+
+def _times(curve: dict[str, Any]) -> list[float]:
+    """The start of each bin of a stored curve, in seconds."""
+    return [round(n * curve["hop_s"], 3) for n in range(len(curve.get("values", [])))]
 
 
 class TrackView(AppView):

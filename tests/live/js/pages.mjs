@@ -92,10 +92,13 @@ try {
   await page.click("#analyze");
   await page.waitForSelector("#tempo", { timeout: 60000 });
   await page.waitForSelector("#chroma[data-drawn]", { timeout: 10000 });
+  await page.waitForSelector("#energy-plot[data-drawn] canvas", { timeout: 10000 });
   say("analysed", {
     seen: await page.evaluate(() => window.__seen), sameDocument: await page.evaluate(() => window.__sameDocument),
     tempo: await page.textContent("#tempo"), key: await page.textContent("#key"),
     chroma: await page.getAttribute("#chroma", "data-drawn"),
+    energyPoints: Number(await page.getAttribute("#energy-plot", "data-drawn")),
+    mfcc: await page.getAttribute("#mfcc", "data-drawn"),
   });
 
   // Stems (the server adds them, as a finished separation would): they play, solo and mute.
