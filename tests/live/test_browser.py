@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from aiohttp import web
 
 from sfa.actors.system import ActorSystemBridge
 from sfa.config import Config
 from sfa.supervisors import Supervisor
 from sfa.tracks import files
+from sfa.web import make_app
+from sfa.web.keys import ACTOR_TREE
 from tests.actors.conftest import job_pool
 from tests.actors.test_worker_pool import worker_pids
 from tests.analysis.test_analysis_api import song
@@ -40,6 +43,14 @@ def chromium() -> str:
     if path is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
     return path
+
+
+@pytest.fixture
+def app(config: Config, database, tree) -> web.Application:
+    """The app with a real supervision tree, so the admin's tree page has one to show."""
+    served = make_app(config, database)
+    served[ACTOR_TREE] = tree
+    return served
 
 
 @pytest.fixture
@@ -190,6 +201,7 @@ async def test_the_live_pages_in_a_real_browser(app, client, database, config, a
     assert "(pro)" in seen["promoted"]["who"] and seen["promoted"]["canSeparate"] is True
     assert "is now pro" in seen["promoted"]["flash"]
     assert "analysis" in seen["admin_jobs"]["text"]
+    assert "analysis-1" in seen["admin_tree"]["text"] and "download-1" in seen["admin_tree"]["text"]
     assert "page not found" in seen["not_admin"]["text"]
     expected = ("422 /users/register", "404 /tracks/", "404 /admin")  # the refused form, the two 404 pages
     assert all(error.startswith(expected) for error in seen["errors"]["errors"]), seen["errors"]

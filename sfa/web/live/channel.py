@@ -47,11 +47,11 @@ class LiveChannel(Channel):
         info = self.context.connect_info
         if not isinstance(payload, dict) or info.get("csrf") is None:
             raise JoinRefused(STALE)
-        session = verify(info["token_key"], self.topic.removeprefix("lv:"), payload.get("session"),
-                         payload.get("static"))
-        if session is None:
+        signed = verify(info["token_key"], self.topic.removeprefix("lv:"), payload.get("session"),
+                        payload.get("static"))
+        if signed is None:
             raise JoinRefused(STALE)
-        if session.user_id != self.context.user.id:
+        if signed.user_id != self.context.user.id:
             raise JoinRefused(UNAUTHORIZED)
         self._topics: list[str] = []
         self._joined = False
@@ -59,7 +59,7 @@ class LiveChannel(Channel):
         routes: LiveRoutes = info["routes"]
         found = routes.match(urlsplit(url).path) if isinstance(url, str) else None
         # A live redirect may lead to any live page of ours; a first join only to the page it was rendered as.
-        if found is None or ("redirect" not in payload and view_name(found[0]) != session.view):
+        if found is None or ("redirect" not in payload and view_name(found[0]) != signed.view):
             raise JoinRefused(UNAUTHORIZED)
         view_class, path_params = found
         self.url = url
@@ -76,7 +76,7 @@ class LiveChannel(Channel):
         except NotFound:
             raise JoinRefused(UNAUTHORIZED) from None
         carried = verify_flash(info["token_key"], payload.get("flash"))
-        self.view.assign(flash={**session.flash, **carried, **self.view.assigns["flash"]})
+        self.view.assign(flash={**signed.flash, **carried, **self.view.assigns["flash"]})
         effects = self.view.take_effects()
         if effects.redirect is not None:
             raise JoinRefused({"redirect": {"to": effects.redirect}})
@@ -106,8 +106,9 @@ class LiveChannel(Channel):
 
     def _send_after(self, delay_s: float, message: Broadcast) -> None:
         if self._mailbox is not None:
-            self._timers = [timer for timer in self._timers if not timer.cancelled()]
-            self._timers.append(asyncio.get_running_loop().call_later(delay_s, self._mailbox, message))
+            loop = asyncio.get_running_loop()
+            self._timers = [timer for timer in self._timers if not timer.cancelled() and timer.when() > loop.time()]
+            self._timers.append(loop.call_later(delay_s, self._mailbox, message))
 
     def _start_task(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name=f"{self.topic} task")

@@ -187,6 +187,7 @@ try {
   await shoot(adminPage, "admin-jobs");
   await adminPage.goto(`${base}/admin/tree`);
   await connected(adminPage);
+  say("admin_tree", { text: await adminPage.textContent("#tree") });
   await shoot(adminPage, "admin-tree");
   await page.goto(`${base}/admin`);
   say("not_admin", { text: await page.textContent("main") });
