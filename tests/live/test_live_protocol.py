@@ -11,6 +11,7 @@ import aiohttp
 from sfa.pubsub import job_progress
 from sfa.web.keys import PUBSUB
 from sfa.web.phoenix.endpoint import disconnect_user
+from tests.analysis.test_analysis_api import song
 from tests.live.conftest import LiveClient, connect, open_page
 from tests.pages import log_in
 
@@ -200,3 +201,14 @@ async def test_a_pro_user_starts_a_separation_with_the_chosen_model(browser, mak
         await ws.close()
     args = await database.pool.fetchval("SELECT args FROM jobs WHERE track_id = $1 AND kind = 'processing'", track_id)
     assert json.loads(args)["model"] == "htdemucs_ft"
+
+
+async def test_a_track_uploaded_through_the_api_appears_on_the_open_dashboard(live, client, account):
+    _, page, live_client = live
+    assert (await live_client.join(page))["status"] == "ok"
+    form = aiohttp.FormData()
+    form.add_field("file", song(), filename="From the API.wav", content_type="audio/wav")
+    response = await client.post("/api/tracks", data=form, headers=account.headers)
+    assert response.status == 201, await response.text()
+    diff = json.dumps((await live_client.push("diff"))[4])
+    assert "From the API" in diff and "No tracks yet" not in diff

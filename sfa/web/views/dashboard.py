@@ -16,6 +16,7 @@ from sfa.web.api.track_jobs import start_track_job
 from sfa.web.errors import APIError
 from sfa.web.keys import DATABASE
 from sfa.web.live import event
+from sfa.web.user_events import LIBRARY_CHANGED
 from sfa.web.views.library import JobView, Row, library
 from sfa.web.views.shell import AppView, template
 
@@ -63,6 +64,9 @@ class DashboardView(AppView):
         self._replace_job(job.track_id, JobView.of(job))
 
     async def handle_info(self, message: Broadcast) -> None:
+        if message.event == LIBRARY_CHANGED:
+            await self._load()
+            return
         if not message.topic.startswith("jobs:"):
             await super().handle_info(message)
             return

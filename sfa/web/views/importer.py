@@ -9,8 +9,9 @@ from sfa.integrations.downloader import DEFAULT_QUALITY
 from sfa.integrations.spotify import InvalidSpotifyUrl, SpotifyError, parse_spotify_url
 from sfa.integrations.spotify.library import import_tracks
 from sfa.web.api.download import MAX_URL, start_download, web_url
-from sfa.web.keys import CONFIG, DATABASE, SPOTIFY
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SPOTIFY
 from sfa.web.live import event
+from sfa.web.user_events import announce_library_change
 from sfa.web.views.shell import AppView, template
 
 TEMPLATE = template("import.html")
@@ -71,6 +72,7 @@ class ImportView(AppView):
         async with self.app[DATABASE].pool.acquire() as conn, conn.transaction():
             imported = await import_tracks(conn, self.user.id, found.get("tracks") or [found["track"]],
                                            quality=DEFAULT_QUALITY, max_attempts=self.app[CONFIG].queue_max_attempts)
+        await announce_library_change(self.app[PUBSUB], self.user.id, track_id=None)
         self.put_flash("info", f"Importing {len(imported)} track(s) from Spotify.")
         self.push_navigate("/")
 
