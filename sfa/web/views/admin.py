@@ -12,6 +12,7 @@ from sfa.accounts.admin import Forbidden as RoleTooLow
 from sfa.accounts.admin import Refused, change_user
 from sfa.accounts.roles import ROLES, STATUSES, at_least
 from sfa.accounts.users import list_users
+from sfa.ids import parse_id
 from sfa.jobs.stats import overview
 from sfa.pubsub import Broadcast
 from sfa.web.keys import ACTOR_TREE, DATABASE, PUBSUB
@@ -69,7 +70,7 @@ class AdminUsersView(AdminView):
         user = value.get("user") if isinstance(value.get("user"), dict) else {}
         changes = {key: user[key] for key in ("role", "status") if isinstance(user.get(key), str)}
         try:
-            changed = await change_user(self.app[DATABASE], self.assigns["current_user"], int(user.get("id", 0)),
+            changed = await change_user(self.app[DATABASE], self.assigns["current_user"], parse_id(user.get("id")) or 0,
                                         changes)
         except (RoleTooLow, Refused) as exc:
             self.assign(error=str(exc))

@@ -8,6 +8,7 @@ from typing import Any
 from sfa.agents.conversations import conversation_messages, create_conversation, get_conversation, list_conversations
 from sfa.agents.events import agents_topic
 from sfa.agents.messages import ASSISTANT, USER, Message
+from sfa.ids import parse_id
 from sfa.pubsub import Broadcast
 from sfa.web.api.agents import MAX_MESSAGE, chat_turn
 from sfa.web.keys import DATABASE
@@ -25,7 +26,9 @@ class ChatView(AppView):
         self.assign(page_title="Chat", conversations=conversations, conversation=None, messages=[], streaming="",
                     tools=[], busy=False, error="", text="", max_message=MAX_MESSAGE)
         if "id" in params:
-            conversation = await get_conversation(database, self.user.id, int(params["id"]))
+            conversation_id = parse_id(params["id"])
+            conversation = None if conversation_id is None else await get_conversation(database, self.user.id,
+                                                                                        conversation_id)
             if conversation is None:
                 raise NotFound("conversation not found")
             await self._open(conversation)

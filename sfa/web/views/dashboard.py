@@ -10,6 +10,7 @@ from typing import Any
 
 from sfa.analysis.job import ANALYSIS_KIND
 from sfa.dsp import FEATURE_GROUPS
+from sfa.ids import parse_id
 from sfa.jobs import get_job
 from sfa.pubsub import Broadcast
 from sfa.web.api.track_jobs import start_track_job
@@ -54,10 +55,13 @@ class DashboardView(AppView):
 
     @event("analyze")
     async def analyze(self, value: dict[str, Any]) -> None:
+        track_id = parse_id(value.get("track"))
         try:
-            job = await start_track_job(self.app, self.user.id, int(value["track"]), ANALYSIS_KIND,
-                                        {"features": list(FEATURE_GROUPS)})
-        except (APIError, KeyError, ValueError):
+            job = None if track_id is None else await start_track_job(
+                self.app, self.user.id, track_id, ANALYSIS_KIND, {"features": list(FEATURE_GROUPS)})
+        except APIError:
+            job = None
+        if job is None:
             self.put_flash("error", "That track cannot be analysed now.")
             return
         self._follow(job.id)
@@ -71,7 +75,7 @@ class DashboardView(AppView):
             await super().handle_info(message)
             return
         payload = message.payload if isinstance(message.payload, dict) else {}
-        job_id = int(payload.get("job_id", 0))
+        job_id = parse_id(payload.get("job_id"))
         row = next((row for row in self.assigns["rows"] if row.job is not None and row.job.id == job_id), None)
         if row is None:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfa.ids import parse_id
 from sfa.integrations.downloader import DEFAULT_QUALITY
 from sfa.integrations.spotify import InvalidSpotifyUrl, SpotifyError, parse_spotify_url
 from sfa.integrations.spotify.library import import_tracks
@@ -78,5 +79,7 @@ class ImportView(AppView):
 
     @event("uploaded")
     async def uploaded(self, value: dict[str, Any]) -> None:
-        self.put_flash("info", f"Uploaded {value.get('title', 'the track')}.")
-        self.push_navigate(f"/tracks/{int(value['track_id'])}")
+        track_id = parse_id(value.get("track_id"))
+        if track_id is not None:
+            self.put_flash("info", f"Uploaded {value.get('title', 'the track')}.")
+            self.push_navigate(f"/tracks/{track_id}")

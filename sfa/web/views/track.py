@@ -10,6 +10,7 @@ from typing import Any
 from sfa.accounts.roles import at_least
 from sfa.analysis.job import ANALYSIS_KIND
 from sfa.dsp import FEATURE_GROUPS
+from sfa.ids import parse_id
 from sfa.jobs import JobKind
 from sfa.pubsub import Broadcast
 from sfa.separation import DEFAULT_MODEL, MODELS
@@ -60,7 +61,10 @@ class TrackView(AppView):
 
     async def mount(self, params: dict[str, Any], session: dict[str, Any]) -> None:
         await super().mount(params, session)
-        self.track_id = int(params["id"])
+        track_id = parse_id(params["id"])
+        if track_id is None:
+            raise NotFound("track not found")
+        self.track_id = track_id
         self.assign(models=list(MODELS.items()), default_model=DEFAULT_MODEL,
                     pitch_classes=json.dumps(PITCH_CLASSES))
         await self._load()
