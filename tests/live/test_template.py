@@ -64,3 +64,12 @@ def test_decode_form_nests_like_plug():
 
     assert decode_form("user%5Bemail%5D=a&user%5B_unused_name%5D=&tags%5B%5D=x&tags%5B%5D=y&q=1") == {
         "user": {"email": "a", "_unused_name": ""}, "tags": ["x", "y"], "q": "1"}
+
+
+def test_trees_inside_a_comprehension_send_their_statics_once():
+    rows = Template("{% for n in ns %}<li>{% if n %}<b>{n}</b>{% end %}"
+                    "{% for c in 'ab' %}<i>{c}</i>{% end %}</li>{% end %}")
+    tree = rows.render({"ns": [1, 2]}).to_json()["0"]
+    assert tree["p"] == {"0": ["<b>", "</b>"], "1": ["<i>", "</i>"]}
+    assert tree["k"]["0"] == {"0": {"0": "1", "s": 0}, "1": {"s": 1, "k": {"0": {"0": "a"}, "1": {"0": "b"}, "kc": 2}}}
+    assert tree["k"]["1"]["0"]["s"] == 0

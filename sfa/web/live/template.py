@@ -42,9 +42,9 @@ class Rendered:
     statics: tuple[str, ...]
     dynamics: tuple[Dynamic, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        tree: dict[str, Any] = {str(i): _json(value) for i, value in enumerate(self.dynamics)}
-        tree["s"] = list(self.statics)
+    def to_json(self, shared: Shared | None = None) -> dict[str, Any]:
+        tree: dict[str, Any] = {str(i): _json(value, shared) for i, value in enumerate(self.dynamics)}
+        tree["s"] = list(self.statics) if shared is None else shared.index(self.statics)
         return tree
 
     def to_html(self) -> str:
@@ -62,21 +62,42 @@ class Comprehension:
     statics: tuple[str, ...]
     entries: tuple[tuple[Dynamic, ...], ...]
 
-    def to_json(self) -> dict[str, Any]:
-        keyed: dict[str, Any] = {str(n): entry_json(entry) for n, entry in enumerate(self.entries)}
+    def to_json(self, shared: Shared | None = None) -> dict[str, Any]:
+        """The keyed form; the statics of the trees inside the entries go once into the comprehension's
+        template table ``p`` (their ``s`` is an index there), not once per entry."""
+        inner = Shared() if shared is None else shared
+        keyed: dict[str, Any] = {str(n): entry_json(entry, inner) for n, entry in enumerate(self.entries)}
         keyed["kc"] = len(self.entries)
-        return {"s": list(self.statics), "k": keyed}
+        tree: dict[str, Any] = {"s": list(self.statics) if shared is None else shared.index(self.statics),
+                                "k": keyed}
+        if shared is None and inner.table:
+            tree["p"] = {str(n): list(statics) for n, statics in enumerate(inner.table)}
+        return tree
 
     def to_html(self) -> str:
         return "".join(Rendered(self.statics, entry).to_html() for entry in self.entries)
 
 
-def entry_json(entry: tuple[Dynamic, ...]) -> dict[str, Any]:
-    return {str(i): _json(value) for i, value in enumerate(entry)}
+class Shared:
+    """A comprehension's template table: each distinct statics tuple once, by identity."""
+
+    def __init__(self) -> None:
+        self.table: list[tuple[str, ...]] = []
+        self._index: dict[int, int] = {}
+
+    def index(self, statics: tuple[str, ...]) -> int:
+        if id(statics) not in self._index:
+            self._index[id(statics)] = len(self.table)
+            self.table.append(statics)
+        return self._index[id(statics)]
 
 
-def _json(value: Dynamic) -> Any:
-    return value if isinstance(value, str) else value.to_json()
+def entry_json(entry: tuple[Dynamic, ...], shared: Shared | None = None) -> dict[str, Any]:
+    return {str(i): _json(value, shared) for i, value in enumerate(entry)}
+
+
+def _json(value: Dynamic, shared: Shared | None = None) -> Any:
+    return value if isinstance(value, str) else value.to_json(shared)
 
 
 def to_dynamic(value: Any) -> Dynamic:
