@@ -212,3 +212,20 @@ async def test_a_track_uploaded_through_the_api_appears_on_the_open_dashboard(li
     assert response.status == 201, await response.text()
     diff = json.dumps((await live_client.push("diff"))[4])
     assert "From the API" in diff and "No tracks yet" not in diff
+
+
+async def test_a_queued_job_is_cancelled_from_the_dashboard(live, account, database):
+    browser, _, client = live
+    track_id = await database.pool.fetchval(
+        "INSERT INTO tracks (user_id, title, source, path) VALUES ($1, 'Tone', 'upload', 'x.wav') RETURNING id",
+        account.user.id)
+    job_id = await database.pool.fetchval(
+        "INSERT INTO jobs (user_id, track_id, kind, queue, run_at) VALUES ($1, $2, 'analysis', 'analysis', "
+        "now() + interval '1 hour') RETURNING id", account.user.id, track_id)
+    page = await open_page(browser, "/")
+    assert 'phx-click="cancel"' in page.html
+    assert (await client.join(page))["status"] == "ok"
+    assert (await client.event(page, "cancel", {"job": str(job_id)}))["status"] == "ok"
+    diff = json.dumps((await client.push("diff"))[4])
+    assert "cancelled" in diff
+    assert await database.pool.fetchval("SELECT state FROM jobs WHERE id = $1", job_id) == "cancelled"

@@ -13,6 +13,7 @@ from sfa.dsp import FEATURE_GROUPS
 from sfa.ids import parse_id
 from sfa.jobs import get_job
 from sfa.pubsub import Broadcast
+from sfa.web.api.jobs import cancel_job
 from sfa.web.api.track_jobs import start_track_job
 from sfa.web.errors import APIError
 from sfa.web.keys import DATABASE
@@ -66,6 +67,13 @@ class DashboardView(AppView):
             return
         self._follow(job.id)
         self._replace_job(job.track_id, JobView.of(job))
+
+    @event("cancel")
+    async def cancel(self, value: dict[str, Any]) -> None:
+        """Cancel a job that has not started; its ``jobs:<id>`` event then updates the row."""
+        job_id = parse_id(value.get("job"))
+        if job_id is None or await cancel_job(self.app[DATABASE], self.user.id, job_id) is None:
+            self.put_flash("error", "Only a job that has not started can be cancelled.")
 
     async def handle_info(self, message: Broadcast) -> None:
         if message.event == LIBRARY_CHANGED:
