@@ -238,6 +238,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("token_cache_s", "SFA_TOKEN_CACHE_S", "10", _seconds, "a number of seconds >= 0",
+            "how long a web process remembers an API token's user; revoking the token or suspending or changing "
+            "the user forgets it at once on every node, this bounds a node that missed the news; 0: never"),
     Setting("allowed_origins", "SFA_ALLOWED_ORIGINS", "", _origins,
             "* or a comma-separated list of origins such as https://app.example.com",
             "origins besides the server's own whose pages may open `/socket` connections; unset: same origin only"),
@@ -376,6 +379,7 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    token_cache_s: float
     allowed_origins: frozenset[str]
     socket_idle_timeout_s: float
     socket_outbox_max: int

@@ -99,3 +99,18 @@ def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path):
 ])
 def test_the_filter_replaces_each_credential_format(line, filtered):
     assert filter_secrets(line) == filtered
+
+
+@pytest.mark.parametrize("line", [
+    "TOKEN=abc BEARER xyz SFA_AbCdEfGhIjKlMnOpQrStUvWxYz012345 Sk-AbCdEfGhIjKlMnOpQr EYJa.b.c",
+    "\u017fession=abc and \u212aey=1 passwörd=x token=y",
+    "sess\u0130on=abc Bearer\u00a0xyz",
+    '127.0.0.1 "GET /api/tracks?page=2 HTTP/1.1" 200 5123 0.001234s',
+])
+def test_skipping_patterns_a_line_cannot_match_filters_as_running_them_all(line):
+    from sfa.log import _CREDENTIALS, _NAMED_VALUE, FILTERED
+
+    expected = line
+    for _, pattern, replacement in _CREDENTIALS:
+        expected = pattern.sub(replacement, expected)
+    assert filter_secrets(line) == _NAMED_VALUE.sub(rf"\1{FILTERED}", expected)

@@ -11,7 +11,7 @@ from sfa.accounts.users import list_users
 from sfa.web.auth import Forbidden, current_user, require_role
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import DATABASE, PUBSUB
+from sfa.web.keys import DATABASE, PUBSUB, TOKEN_CACHE
 from sfa.web.openapi import PAGINATION, data_reply, operation, page_reply
 from sfa.web.openapi.components import USER, USER_CHANGES
 from sfa.web.user_events import announce_user_change
@@ -68,5 +68,6 @@ async def update(request: web.Request) -> web.Response:
         raise ValidationFailed({exc.field: [str(exc)]}) from None
     if user is None:
         raise NotFound("user not found")
+    request.app[TOKEN_CACHE].forget_user(user.id)
     await announce_user_change(request.app[PUBSUB], user)
     return data(user.to_json())

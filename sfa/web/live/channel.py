@@ -37,10 +37,22 @@ def url_params(url: str, path_params: dict[str, str]) -> dict[str, Any]:
     return {**dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)), **path_params}
 
 
+class EveryEvent(frozenset):
+    """Intercepts that hold every event name: a view handles each broadcast it hears, and none may bypass it to
+    the client by the fastlane (the client of a LiveView reads diffs, never raw events)."""
+
+    def __contains__(self, event: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
 class LiveChannel(Channel):
     """Needs ``connect_info`` with ``app``, ``routes``, ``token_key`` and ``csrf`` (the socket's token, when
     it matched the cookie session's; None otherwise)."""
 
+    intercepts = EveryEvent()
     view: LiveView
 
     async def join(self, payload: Payload) -> dict[str, Any]:

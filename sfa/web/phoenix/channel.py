@@ -1,8 +1,12 @@
 """The channel behaviour (Phoenix.Channel): one subclass per topic pattern, one instance per joined topic.
 
 A subclass decides in :meth:`Channel.join` who may join, and answers client events with methods marked
-``@handles("event")``. A handler returns ``None`` (no reply), ``Ok(response)`` or ``Error(response)``;
-anything else is a bug and raises ``TypeError``. An exception in a handler crashes only this channel: its
+``@handles("event")``. Broadcasts on its subscriptions go straight to its client, encoded once for every
+socket that speaks the same wire format (:class:`sfa.pubsub.Fastlane`), unless the class names the event in
+``intercepts``: those reach :meth:`Channel.handle_out` instead, to be changed, filtered or sent as they are.
+
+A handler returns ``None`` (no reply), ``Ok(response)`` or ``Error(response)``; anything else is a bug and
+raises ``TypeError``. An exception in a handler crashes only this channel: its
 client gets ``phx_error`` on the topic and rejoins.
 """
 
@@ -68,9 +72,14 @@ def handles(event: str) -> Callable[[Handler], Handler]:
 class Channel:
     handlers: ClassVar[dict[str, str]] = {}
     """Client event -> method name, collected from ``@handles`` when the subclass is defined."""
+    intercepts: ClassVar[frozenset[str]] = frozenset()
+    """Broadcast events that go through :meth:`handle_out` rather than straight to the client."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "handle_out" in vars(cls) and not cls.intercepts:
+            raise TypeError(f"{cls.__name__} defines handle_out but intercepts no event; name the events it "
+                            "handles in `intercepts` (the others bypass it)")
         marked = {getattr(method, "handles_event", None): name for name, method in vars(cls).items()}
         marked.pop(None, None)
         cls.handlers = {**cls.handlers, **marked}
@@ -93,7 +102,8 @@ class Channel:
         return (self.topic,)
 
     async def handle_out(self, broadcast: Broadcast) -> None:
-        """A broadcast on a subscribed topic; by default it goes to the client unchanged."""
+        """A broadcast of an intercepted event on a subscribed topic; by default it goes to the client unchanged
+        (as does a broadcast the fastlane could not encode for this client, to fail here as a push would)."""
         self._send(broadcast)
 
     def subscribe(self, topic: str) -> None:

@@ -15,7 +15,7 @@ from sfa.accounts.users import list_users
 from sfa.ids import parse_id
 from sfa.jobs.stats import overview
 from sfa.pubsub import Broadcast
-from sfa.web.keys import ACTOR_TREE, DATABASE, PUBSUB
+from sfa.web.keys import ACTOR_TREE, DATABASE, PUBSUB, TOKEN_CACHE
 from sfa.web.live import NotFound, event
 from sfa.web.user_events import announce_user_change
 from sfa.web.views.shell import AppView, template
@@ -80,6 +80,7 @@ class AdminUsersView(AdminView):
             self.assign(error="No such user.")
         else:
             self.assign(error="")
+            self.app[TOKEN_CACHE].forget_user(changed.id)
             await announce_user_change(self.app[PUBSUB], changed)
             self.put_flash("info", f"{changed.email} is now {changed.role} ({changed.status}).")
         await self.refresh()
