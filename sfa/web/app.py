@@ -16,7 +16,7 @@ from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
-from sfa.web import exports, health, phoenix
+from sfa.web import assets, exports, health, live, phoenix, views
 from sfa.web.api import (
     admin_llm,
     admin_supervisors,
@@ -35,7 +35,7 @@ from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.channels import add_channels
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY, TOKEN_CACHE
-from sfa.web.pages import accounts, home, spotify_auth
+from sfa.web.pages import accounts, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
 from sfa.web.token_cache import TOPIC as CREDENTIALS_TOPIC
@@ -70,10 +70,12 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app.on_cleanup.append(close_providers)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
-    for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
+    for module in (health, assets, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
                    analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):
         app.add_routes(module.routes)
     add_channels(phoenix.setup(app, authenticate=authenticate_socket).router)
+    live.setup(app, views.live_routes(), token_key=derive_key(secret_key, "live view token"),
+               document=views.live_document, not_found=views.not_found)
     return app
 
 

@@ -14,7 +14,7 @@ from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import DATABASE, PUBSUB, TOKEN_CACHE
 from sfa.web.openapi import PAGINATION, data_reply, operation, page_reply
 from sfa.web.openapi.components import USER, USER_CHANGES
-from sfa.web.phoenix.endpoint import disconnect_user
+from sfa.web.user_events import announce_user_change
 
 routes = web.RouteTableDef()
 
@@ -69,6 +69,5 @@ async def update(request: web.Request) -> web.Response:
     if user is None:
         raise NotFound("user not found")
     request.app[TOKEN_CACHE].forget_user(user.id)
-    if changes.get("status") == "suspended":
-        await request.app[PUBSUB].publish(disconnect_user(user.id))
+    await announce_user_change(request.app[PUBSUB], user)
     return data(user.to_json())

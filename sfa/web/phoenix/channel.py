@@ -12,12 +12,12 @@ client gets ``phx_error`` on the topic and rejoins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sfa.db.database import Database
-from sfa.pubsub import Broadcast, PubSub
+from sfa.pubsub import Broadcast, PubSub, Subscription
 from sfa.web.phoenix.message import Message, Outgoing, Payload
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class SocketContext:
     database: Database
     pubsub: PubSub
     presence: UserPresence | None = None
+    connect_info: Mapping[str, Any] = field(default_factory=dict)
+    """What the endpoint's ``connect_info`` hook gathered from the connecting request (Phoenix's connect_info)."""
 
 
 def handles(event: str) -> Callable[[Handler], Handler]:
@@ -88,6 +90,8 @@ class Channel:
         self.join_ref = join_ref
         self.context = context
         self._send = send
+        self._mailbox: Callable[[Broadcast], None] | None = None
+        self._subscriptions: list[Subscription] = []
 
     async def join(self, payload: Payload) -> dict[str, Any]:
         """Accept by returning the reply's response (often ``{}``); refuse by raising :class:`JoinRefused`."""
@@ -101,6 +105,22 @@ class Channel:
         """A broadcast of an intercepted event on a subscribed topic; by default it goes to the client unchanged
         (as does a broadcast the fastlane could not encode for this client, to fail here as a push would)."""
         self._send(broadcast)
+
+    def subscribe(self, topic: str) -> None:
+        """While joined, also hear ``topic``'s broadcasts in :meth:`handle_out` (for topics known only later)."""
+        if self._mailbox is None:
+            raise RuntimeError("subscribe once joined; topics known at join go in subscriptions()")
+        self._subscriptions.append(self.context.pubsub.subscribe(topic, self._mailbox))
+
+    def attach(self, mailbox: Callable[[Broadcast], None]) -> None:
+        """Called by the channel's server: where :meth:`subscribe` delivers."""
+        self._mailbox = mailbox
+
+    def detach(self) -> None:
+        """Called by the channel's server as it exits: ends what :meth:`subscribe` started."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions.clear()
 
     def push(self, event: str, payload: Payload) -> None:
         """Send ``event`` to this channel's client alone."""

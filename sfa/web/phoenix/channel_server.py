@@ -37,6 +37,7 @@ class ChannelServer:
     def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None], fastlane: Fastlane | None,
                  on_exit: Callable[[ChannelExited], None], mailbox_max: int) -> None:
         self.channel = channel
+        channel.attach(self.send)
         self._send = send
         self._fastlane = fastlane
         self._on_exit = on_exit
@@ -112,6 +113,7 @@ class ChannelServer:
         finally:
             for subscription in subscriptions:
                 subscription.cancel()
+            self.channel.detach()
             if joined.done():
                 self._on_exit(ChannelExited(self, crashed))
 

@@ -21,12 +21,16 @@ import asyncio
 import base64
 import binascii
 import logging
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from sfa.web.keys import PHOENIX
 from sfa.web.phoenix.socket import SocketLimits
 from sfa.web.phoenix.transports.longpoll_sessions import LongPollSessions, token_topic
+
+if TYPE_CHECKING:
+    from sfa.web.phoenix.endpoint import PhoenixEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,8 @@ def reply(body: dict) -> web.Response:
     return web.json_response(body, headers=HEADERS)
 
 
-async def longpoll(request: web.Request) -> web.StreamResponse:
+async def longpoll(request: web.Request, endpoint_key: web.AppKey = PHOENIX) -> web.StreamResponse:
+    """Serve one request of the endpoint at ``app[endpoint_key]`` (another key mounts another socket)."""
     match request.method:
         case "OPTIONS":
             return web.Response(headers={
@@ -49,7 +54,7 @@ async def longpoll(request: web.Request) -> web.StreamResponse:
                 "access-control-max-age": "3600",
             })
         case "GET":
-            return await _get(request)
+            return await _get(request, endpoint_key)
         case "POST":
             return await _post(request)
     return web.Response(status=400, text="long-poll takes GET, POST and OPTIONS\n")
@@ -60,17 +65,16 @@ def _session_tokens(request: web.Request) -> list[str]:
     return ([header] if header else []) + request.query.getall("token", [])[::-1]
 
 
-async def _get(request: web.Request) -> web.Response:
+async def _get(request: web.Request, endpoint_key: web.AppKey) -> web.Response:
     sessions = request.app[SESSIONS]
     token = sessions.verified(_session_tokens(request))
     polled = None if token is None else await sessions.poll(token_topic(token))
     if polled is None:
-        return await _open(request, sessions)
+        return await _open(request, sessions, request.app[endpoint_key])
     return reply({"status": polled.status, "token": token, "messages": polled.messages})
 
 
-async def _open(request: web.Request, sessions: LongPollSessions) -> web.Response:
-    endpoint = request.app[PHOENIX]
+async def _open(request: web.Request, sessions: LongPollSessions, endpoint: PhoenixEndpoint) -> web.Response:
     params = dict(request.query)
     # The client sends "token=null" (its session token) before it has one; that is no auth token.
     auth_tokens = [token for token in request.query.getall("token", []) if token != "null"]
@@ -79,7 +83,7 @@ async def _open(request: web.Request, sessions: LongPollSessions) -> web.Respons
         params["token"] = header
     elif auth_tokens:
         params["token"] = auth_tokens[0]
-    window = sessions.window_s
+    window = endpoint.longpoll_window_s
     # Long-poll sends no heartbeats: the session ends after 1.5 windows without a request, as Phoenix's.
     limits = SocketLimits(1.5 * window, endpoint.limits.outbox_max, endpoint.limits.max_channels)
     try:

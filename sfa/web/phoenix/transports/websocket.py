@@ -56,8 +56,9 @@ def subprotocol_token(header_values: list[str]) -> str | None:
     return None
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    endpoint = request.app[PHOENIX]
+async def websocket(request: web.Request, endpoint_key: web.AppKey = PHOENIX) -> web.WebSocketResponse:
+    """Serve one connection of the endpoint at ``app[endpoint_key]`` (another key mounts another socket)."""
+    endpoint = request.app[endpoint_key]
     params = dict(request.query)
     token = subprotocol_token(request.headers.getall("Sec-WebSocket-Protocol", []))
     if token is not None:
