@@ -35,7 +35,7 @@ LIVE: web.AppKey[PhoenixEndpoint] = web.AppKey("live_endpoint", PhoenixEndpoint)
 
 def setup(app: web.Application, routes: LiveRoutes, *, token_key: bytes, document: Document,
           not_found: NotFoundPage) -> PhoenixEndpoint:
-    """Serve ``routes`` over HTTP and their views over ``/live``; the long-poll sessions are the app's."""
+    """Serve ``routes`` over HTTP and their views over ``/live``; the long-poll connections are the app's."""
     config = app[CONFIG]
     router = ChannelRouter()
     router.add("lv:*", LiveChannel)

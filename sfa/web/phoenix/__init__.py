@@ -17,8 +17,8 @@ from sfa.web.phoenix.endpoint import Authenticator, PhoenixEndpoint
 from sfa.web.phoenix.message import Message, Reply
 from sfa.web.phoenix.router import ChannelRouter
 from sfa.web.phoenix.socket import SocketLimits
-from sfa.web.phoenix.transports.longpoll import SESSIONS, longpoll
-from sfa.web.phoenix.transports.longpoll_sessions import LongPollSessions
+from sfa.web.phoenix.transports.longpoll import CONNECTIONS, longpoll
+from sfa.web.phoenix.transports.longpoll_connections import LongPollConnections
 from sfa.web.phoenix.transports.websocket import websocket
 
 __all__ = [
@@ -36,8 +36,8 @@ def setup(app: web.Application, *, authenticate: Authenticator) -> PhoenixEndpoi
         allowed_origins=config.allowed_origins,
     )
     app[PHOENIX] = endpoint
-    # Every node must derive the same key (one SFA_SECRET_KEY) for a session token to verify on any of them.
-    app[SESSIONS] = LongPollSessions(app[PUBSUB], derive_key(app[SOCKET_TOKEN_KEY], "long-poll session"),
+    # Every node must derive the same key (one SFA_SECRET_KEY) for a connection token to verify on any of them.
+    app[CONNECTIONS] = LongPollConnections(app[PUBSUB], derive_key(app[SOCKET_TOKEN_KEY], "long-poll connection"),
                                      endpoint.longpoll_window_s)
     app.router.add_get("/socket/websocket", websocket)
     app.router.add_route("*", "/socket/longpoll", longpoll)
