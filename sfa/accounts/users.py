@@ -12,6 +12,7 @@ from pypika import Order, PostgreSQLQuery, Table, functions
 from pypika.terms import Parameter
 
 from sfa.accounts.passwords import hash_password, verify_password
+from sfa.db.text import contains_pattern
 
 users = Table("users")
 
@@ -95,9 +96,13 @@ async def set_password(db, user_id: int, password: str) -> None:
     await db.pool.execute(str(query), user_id, hashed)
 
 
-async def list_users(db, *, offset: int, limit: int) -> tuple[list[User], int]:
-    query = (PostgreSQLQuery.from_(users).select(*COLUMNS).orderby(users.id, order=Order.asc)
-             .offset(Parameter("$1")).limit(Parameter("$2")))
-    rows = await db.pool.fetch(str(query), offset, limit)
-    total = await db.pool.fetchval(str(PostgreSQLQuery.from_(users).select(functions.Count("*"))))
+async def list_users(db, *, offset: int, limit: int, email_containing: str = "") -> tuple[list[User], int]:
+    """Users by id, those whose email contains ``email_containing`` (case-insensitive) when it is given."""
+    matching = users.email.ilike(Parameter("$1"))
+    query = (PostgreSQLQuery.from_(users).select(*COLUMNS).where(matching).orderby(users.id, order=Order.asc)
+             .offset(Parameter("$2")).limit(Parameter("$3")))
+    pattern = contains_pattern(email_containing)
+    rows = await db.pool.fetch(str(query), pattern, offset, limit)
+    total = await db.pool.fetchval(str(PostgreSQLQuery.from_(users).select(functions.Count("*")).where(matching)),
+                                   pattern)
     return [_user(row) for row in rows], total

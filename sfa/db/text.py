@@ -33,3 +33,10 @@ def all_storable(value: Any) -> bool:
 
 def without_unstorable(text: str) -> str:
     return UNSTORABLE.sub("", text)
+
+
+def contains_pattern(text: str) -> str:
+    """An ``ILIKE`` pattern matching values that contain ``text`` literally (its ``%``, ``_`` and ``\\``
+    escaped with PostgreSQL's default escape character)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

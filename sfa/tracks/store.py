@@ -17,6 +17,7 @@ from pypika.functions import Count, Now
 from pypika.terms import Parameter, Star
 
 from sfa.db.database import Database
+from sfa.db.text import contains_pattern
 
 tracks = Table("tracks")
 stems = Table("stems")
@@ -116,10 +117,6 @@ INSERT_TRACK = str(PostgreSQLQuery.into(tracks)
                    .insert(*(Parameter(f"${n}") for n in range(1, 6))).returning(*COLUMNS))
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _listing(searching: bool) -> PostgreSQLQuery:
     condition = tracks.user_id == Parameter("$1")
     if searching:
@@ -143,7 +140,7 @@ COUNT_MATCHES = {searching: str(_listing(searching).select(Count(Star()))) for s
 async def list_tracks(database: Database, user_id: int, *, q: str | None, offset: int,
                       limit: int) -> tuple[list[Track], int]:
     """The owner's tracks, newest first, whose title or artist contains ``q`` (case-insensitive)."""
-    args: list[Any] = [user_id] + ([f"%{escape_like(q)}%"] if q else [])
+    args: list[Any] = [user_id] + ([contains_pattern(q)] if q else [])
     async with database.pool.acquire() as conn:
         rows = await conn.fetch(SELECT_PAGE[bool(q)], *args, limit, offset)
         # A page past the end has no row to carry the count.

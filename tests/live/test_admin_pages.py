@@ -67,3 +67,21 @@ async def test_a_user_below_admin_gets_the_404_page(browser, make_account):
     assert (await log_in(browser, user)).status == 302
     response = await browser.get("/admin/jobs")
     assert response.status == 404 and "page not found" in await response.text()
+
+
+async def test_the_users_page_finds_a_user_by_any_part_of_their_email(browser, make_account):
+    admin, wanted, other = await make_account("admin"), await make_account(), await make_account()
+    assert (await log_in(browser, admin)).status == 302
+    page = await open_page(browser, "/admin")
+    ws = await connect(browser, page.csrf)
+    client = LiveClient(ws)
+    try:
+        assert (await client.join(page))["status"] == "ok"
+        part = wanted.user.email.split("@")[0][-8:].upper()
+        found = str(await client.event(page, "search", {"key": "x", "value": part}, kind="keyup"))
+        literal = str(await client.event(page, "search", {"key": "x", "value": "%"}, kind="keyup"))
+    finally:
+        await ws.close()
+
+    assert wanted.user.email in found and other.user.email not in found and admin.user.email not in found
+    assert "'kc': 0" in literal  # no row: the % is a literal character, and no email holds one

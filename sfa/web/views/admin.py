@@ -29,6 +29,10 @@ FROM jobs WHERE state = 'failed' ORDER BY finished_at DESC NULLS LAST, id DESC L
 """
 
 
+# The users page lists this many; the search box finds the others by email.
+SHOWN_USERS = 200
+
+
 class AdminView(AppView):
     """Only for admins; ``refresh`` (if a page has one) runs at mount and every second while connected."""
 
@@ -61,9 +65,18 @@ class AdminUsersView(AdminView):
     template = template("admin_users.html")
 
     async def refresh(self) -> None:
-        users, total = await list_users(self.app[DATABASE], offset=0, limit=200)
-        self.assign(page_title="Users", users=users, total=total, roles=ROLES, statuses=STATUSES,
+        query = self.assigns.get("query", "")
+        users, total = await list_users(self.app[DATABASE], offset=0, limit=SHOWN_USERS, email_containing=query)
+        self.assign(page_title="Users", users=users, total=total, query=query, roles=ROLES, statuses=STATUSES,
                     error=self.assigns.get("error", ""))
+
+    @event("search")
+    async def search(self, value: dict[str, Any]) -> None:
+        """Each key typed in the search box (``phx-keyup``, debounced by the client), or its submit."""
+        query = str(value.get("value", "")).strip()[:200]
+        if query != self.assigns.get("query", ""):
+            self.assign(query=query)
+            await self.refresh()
 
     @event("change")
     async def change(self, value: dict[str, Any]) -> None:

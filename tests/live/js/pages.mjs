@@ -174,6 +174,7 @@ try {
   await Promise.all([adminPage.waitForURL(`${base}/`), adminPage.click("button[type=submit]")]);
   await adminPage.goto(`${base}/admin`);
   await connected(adminPage);
+  await adminPage.locator("#user-query").pressSequentially(email);
   const row = adminPage.locator("tr", { hasText: email });
   await row.locator("select[name='user[role]']").selectOption("pro");
   await page.waitForFunction(() => document.querySelector("#who").textContent.includes("(pro)"), null, { timeout: 10000 });
