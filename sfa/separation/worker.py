@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from sfa.actors.performers import JobContext, PermanentError
+from sfa.separation.chunking import DEMUCS
 from sfa.separation.engine import Cancelled, Engine, Settings
 from sfa.separation.pipeline import UnreadableAudio, read, separate_track, write_stems
 from sfa.separation.registry import MissingWeights
 
 ENGINE = "separation_engine"
-# Shares of the progress bar: decoding and loading before the chunks, writing the stems after.
+# Shares of the progress bar: decoding and loading before the chunks (stems are written as they finish).
 LOADED, SEPARATED = 0.05, 0.95
 
 
@@ -42,14 +43,15 @@ def separate_locally(ctx: JobContext) -> dict[str, Any]:
     def progress(done: int, total: int) -> None:
         ctx.report(LOADED + (SEPARATED - LOADED) * done / total, f"chunk {done} of {total}")
 
+    settings = Settings(float(args["segment_s"]), float(args["overlap"]), args.get("weighting", DEMUCS))
+    spans = separate_track(engine, bag, track, settings, job=job_id, progress=progress, cancelled=ctx.cancelled)
     try:
-        stems = separate_track(engine, bag, track, Settings(float(args["segment_s"]), float(args["overlap"])),
-                               job=job_id, progress=progress, cancelled=ctx.cancelled)
+        written = write_stems(spans, bag.stems, track.sample_rate, track.channels, Path(args["data_dir"]),
+                              args["folder"])
     except Cancelled as exc:
         raise PermanentError(str(exc)) from None
     finally:
         shared = engine.runner.stats.forget(job_id)
-    written = write_stems(stems, bag.stems, track.sample_rate, Path(args["data_dir"]), args["folder"])
     ctx.report(1.0, "stems written")
     return {"model": bag.name, "engine": "local", "device": str(engine.device), "stems": written,
             "sample_rate": track.sample_rate, "samples": track.samples, "shared_batches": shared}
