@@ -10,6 +10,7 @@ first out when a new one would pass the memory budget (or when the device runs o
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
 import threading
@@ -203,10 +204,29 @@ class Settings:
     weighting: str = chunking.DEMUCS
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 1 << 16
+
+
+def return_freed_memory() -> bool:
+    """Have glibc serve every allocation of 64 KiB or more from its own mapping, given back on free.
+
+    glibc's default threshold adapts upwards as large blocks are freed, so after the first chunk the
+    model's intermediate tensors (up to 32 MiB each) come from the heap, whose freed holes are kept and
+    fragment: the resident size grows to about twice what a chunk keeps alive at once (measured on
+    HTDemucs, ``bench.separation``). A fixed threshold returns each freed activation to the system at once.
+    False where the C library is not glibc."""
+    try:
+        return ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    except (OSError, AttributeError):
+        return False
+
+
 class Engine:
     """What a GPU worker keeps warm: the model cache and the batch runner on its device."""
 
     def __init__(self, device: str, *, hub: Path, budget_bytes: int, max_batch: int) -> None:
+        return_freed_memory()
         self.device = torch.device(device if device.startswith("cuda") and torch.cuda.is_available() else "cpu")
         self.cache = ModelCache(self.device, budget_bytes, hub)
         self.runner = BatchRunner(self.cache, max_batch)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from sfa.separation import chunking
 from sfa.separation.engine import Settings
-from tests.separation.nets import bag
+from tests.separation.nets import LocalNet, bag
 
 
 @pytest.mark.parametrize(("length", "segment", "overlap"), [(1, 100, 0.25), (100, 100, 0.25), (101, 100, 0.25),
@@ -51,18 +50,6 @@ def test_a_track_within_one_segment_is_one_unpadded_chunk():
 def test_a_plan_refuses_what_cannot_be_chunked(bad):
     with pytest.raises(ValueError):
         chunking.plan(**bad)
-
-
-class LocalNet(nn.Module):
-    """Two stacked convolutions (8 samples of reach either side), four stems of two channels."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(3)
-        self.layers = nn.Sequential(nn.Conv1d(2, 16, 9, padding=4), nn.GELU(), nn.Conv1d(16, 8, 9, padding=4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x).view(x.shape[0], 4, 2, -1)
 
 
 def test_chunked_output_equals_the_whole_track_where_the_receptive_field_allows(engine):
