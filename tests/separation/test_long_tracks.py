@@ -40,7 +40,7 @@ HOUR_PROBE = textwrap.dedent(
     model = engine.cache.put(bag(LocalNet(44100)))
     started, steps = time.perf_counter(), []
     track = read(data / "hour.wav")
-    spans = separate_track(engine, model, track, Settings(7.8, 0.25), job=1,
+    spans = separate_track(engine, model, track, Settings(30.0, 0.25), job=1,
                            progress=lambda done, total: steps.append((done, total)))
     written = write_stems(spans, model.stems, track.sample_rate, track.channels, data, "stems")
     # VmHWM is this program's own peak; ru_maxrss also keeps the forked parent's pages from before exec.
@@ -51,6 +51,7 @@ HOUR_PROBE = textwrap.dedent(
 )
 
 
+@pytest.mark.timeout(1500)  # slow but bounded: a few minutes on two shared cores
 def test_an_hour_long_track_separates_in_under_three_gigabytes(tmp_path):
     block = np.random.default_rng(2).uniform(-0.5, 0.5, (60 * RATE, 2)).astype(np.float32)
     with soundfile.SoundFile(tmp_path / "hour.wav", "w", RATE, 2, "PCM_16") as sink:
@@ -61,9 +62,10 @@ def test_an_hour_long_track_separates_in_under_three_gigabytes(tmp_path):
                            check=True, cwd=ROOT, timeout=1200)
 
     report = json.loads(probe.stdout)
+    print(f"an hour separated in {report['seconds']:.0f} s, peak RSS {report['peak'] / 2**30:.2f} GiB")
     assert report["peak"] < 3_000_000_000, report["peak"]
     steps = report["steps"]
-    assert len(steps) > 600 and steps == [[done, len(steps)] for done in range(1, len(steps) + 1)]
+    assert len(steps) > 150 and steps == [[done, len(steps)] for done in range(1, len(steps) + 1)]
     for stem in report["written"]:
         info = soundfile.info(tmp_path / stem["path"])
         assert (info.frames, info.samplerate, info.channels) == (3600 * RATE, RATE, 2)
