@@ -51,14 +51,15 @@ async def sfa_jobs_per_s(server_url: str, count: int) -> float:
         database = await Database(url, max_size=10).connect()
         config = Config.from_env({"DATABASE_URL": url, "SFA_QUEUE_POLL_S": "0.05"})
         user = await create_user(database, f"bench-{uuid.uuid4().hex[:6]}@example.com", "bench-password-1")
-        batches = [[store.NewJob(user.id, "analysis", QUEUE, {"n": n}) for n in range(i, min(i + BATCH, count))]
-                   for i in range(0, count, BATCH)]
+        batches = [[(user.id, None, "analysis", QUEUE, "processing", f'{{"n":{n}}}', 3, 0)
+                    for n in range(i, min(i + BATCH, count))] for i in range(0, count, BATCH)]
         queue = JobQueue(database, config, inline_executor({"analysis": noop}), {QUEUE: SLOTS})
         started = time.perf_counter()
         await queue.start()
         for batch in batches:
-            async with database.pool.acquire() as conn:
-                await store.insert_many(conn, batch)
+            async with database.pool.acquire() as conn, conn.transaction():
+                await conn.executemany(store.INSERT, batch)
+                await conn.execute(store.WAKE, store.WAKE_CHANNEL, QUEUE)
         while await database.pool.fetchval("SELECT count(*) FROM jobs WHERE state = 'completed'") < count:
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started

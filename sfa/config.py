@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sfa.dsp.backend import BACKENDS
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -258,8 +260,9 @@ SETTINGS: tuple[Setting, ...] = (
             "JobWorker processes for the `processing` queue"),
     Setting("workers_analysis", "SFA_WORKERS_ANALYSIS", "2", _int_in(1, 64), "an integer 1..64",
             "JobWorker processes for the `analysis` queue"),
-    Setting("session_idle_s", "SFA_SESSION_IDLE_S", "900", _int_in(1, 604800), "an integer 1..604800 (seconds)",
-            "a UserSession actor with no message this long stops"),
+    Setting("presence_idle_s", "SFA_PRESENCE_IDLE_S", "900", _int_in(1, 604800), "an integer 1..604800 (seconds)",
+            "a UserPresence actor (a user's sockets on this node) with no message this long, and no joined "
+            "topic, stops"),
     Setting("max_restarts", "SFA_MAX_RESTARTS", "3", _int_in(0, 1000), "an integer 0..1000",
             "restarts a supervisor allows within `SFA_RESTART_PERIOD_S` before it gives up and escalates"),
     Setting("restart_period_s", "SFA_RESTART_PERIOD_S", "5", _seconds, "a number of seconds >= 0",
@@ -345,7 +348,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("downloader", "SFA_DOWNLOADER", "spotdl,ytdlp,http", _order_of(*DOWNLOADERS),
             "a comma-separated order of " + ", ".join(DOWNLOADERS),
             "download backends in the order they are tried; a backend not installed is skipped"),
-    Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice("numpy", "cupy", "auto"), "numpy, cupy or auto",
+    Setting("dsp_backend", "SFA_DSP_BACKEND", "numpy", _choice(*BACKENDS), ", ".join(BACKENDS),
             "array backend of the analysis workers; auto takes CuPy when a GPU is usable (`[gpu]` extra)"),
     Setting("database_url", "DATABASE_URL", "", _database_url, "a postgresql://user@host/dbname URL",
             "external PostgreSQL; unset starts the embedded one under `SFA_VAR_DIR/pg`"),
@@ -382,7 +385,7 @@ class Config:
     workers_download: int
     workers_processing: int
     workers_analysis: int
-    session_idle_s: int
+    presence_idle_s: int
     max_restarts: int
     restart_period_s: float
     max_upload_mb: int

@@ -17,7 +17,8 @@ from sfa.accounts.bootstrap import ensure_super_admin
 from sfa.actors import ActorTree
 from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
-from sfa.jobs import JobQueue, node_concurrency, pool_executor
+from sfa.job_kinds import JOB_KINDS
+from sfa.jobs import JobKinds, JobQueue, pool_executor
 from sfa.pubsub import PubSub
 from sfa.web import make_app, serve
 from sfa.web.keys import ACTOR_TREE
@@ -39,8 +40,9 @@ def redact(url: str) -> str:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, kinds: JobKinds = JOB_KINDS) -> None:
         self.config = config
+        self.kinds = kinds
         self.embedded: EmbeddedPostgres | None = None
         self.database: Database | None = None
         self.tree: ActorTree | None = None
@@ -66,12 +68,13 @@ class Server:
     async def start(self) -> None:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
-        self.tree = await ActorTree(self.config).start()
+        queues = self.kinds.queues(self.config)
+        self.tree = await ActorTree(self.config, queues, self.kinds.performers()).start()
         pools = {**self.tree.pools, "gpu": self.tree.gpu}
-        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools),
-                                   node_concurrency(self.config)).start()
+        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools, self.kinds), queues,
+                                   kinds=self.kinds).start()
         self.pubsub = await PubSub(self.database).start()
-        app = self.build_app(self.database)
+        app = make_app(self.config, self.database, self.pubsub)
         app[ACTOR_TREE] = self.tree
         self.runner = await serve(app, self.config.host, self.config.port, shutdown_timeout=self.config.shutdown_s)
         base = f"http://{self.config.host}:{self.config.port}"
@@ -87,9 +90,6 @@ class Server:
         elif password == "":
             step("admin", f"created super_admin {email} with the password in SFA_ADMIN_PASSWORD")
         step("login", f"{base}/users/log_in; API keys: {base}/users/settings or `python3 run.py create-token EMAIL`")
-
-    def build_app(self, database: Database) -> web.Application:
-        return make_app(self.config, database, self.pubsub)
 
     async def stop(self) -> None:
         """Stop what started, in reverse order. A step that fails is logged and the rest still run, so a

@@ -25,6 +25,7 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.db.database import drop_database, with_database
 from sfa.web import make_app
+from tests.actors.jobs import application_tree
 from tests.fakes import serving
 from tests.lalalai.fake_lalalai import FakeLalalai
 from tests.serving import AppServer
@@ -182,7 +183,7 @@ def make_account(database: Database) -> Callable[..., Awaitable[Account]]:
 @pytest.fixture
 async def tree(tmp_path: Path) -> AsyncIterator[ActorTree]:
     """A real supervision tree with one worker per pool (real processes), stopped after the test."""
-    started = await ActorTree(Config.from_env({
+    started = await application_tree(Config.from_env({
         "SFA_VAR_DIR": str(tmp_path / "tree"), "SFA_LOG_LEVEL": "error", "SFA_WORKERS_DOWNLOAD": "1",
         "SFA_WORKERS_PROCESSING": "1", "SFA_WORKERS_ANALYSIS": "1"})).start()
     yield started

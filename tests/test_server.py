@@ -10,50 +10,59 @@ import time
 import aiohttp
 import psutil
 import pytest
-from aiohttp import web
 
 from sfa.server import Server
 from tests.conftest import free_port
 from tests.processes import ROOT, launch, postgres_processes, read_until
 
-
-class ServerWithSlowRoute(Server):
-    """The real server plus one route that takes its time, to have a request in flight at shutdown."""
-
-    def build_app(self, database):
-        app = super().build_app(database)
-
-        async def slow(request: web.Request) -> web.Response:
-            await asyncio.sleep(float(request.query["s"]))
-            return web.json_response({"slept": request.query["s"]})
-
-        app.router.add_get("/slow", slow)
-        return app
+# Larger than the loopback socket buffers, so a slow reader keeps the server writing it.
+BIG_FILE = 48 << 20
 
 
-async def test_shutdown_lets_in_flight_requests_finish_and_refuses_new_ones(config):
-    server = ServerWithSlowRoute(config.replace(port=free_port(), shutdown_s=5))
+async def slow_download(server: Server, make_account) -> tuple[str, dict[str, str]]:
+    """A track file the size of a long recording, and an owner's credentials: a download to read slowly."""
+    account = await make_account()
+    track_id = await server.database.pool.fetchval(
+        "INSERT INTO tracks (user_id, title, source) VALUES ($1, 'long', 'upload') RETURNING id", account.user.id)
+    path = server.config.data_dir / "tracks" / str(track_id) / "original.wav"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(os.urandom(BIG_FILE))
+    return f"http://127.0.0.1:{server.config.port}/files/tracks/{track_id}/original.wav", account.headers
+
+
+async def read_slowly(response: aiohttp.ClientResponse, seconds: float, pieces: int = 20) -> int:
+    received = 0
+    while chunk := await response.content.read(BIG_FILE // pieces):
+        received += len(chunk)
+        await asyncio.sleep(seconds / pieces)
+    return received
+
+
+async def test_shutdown_lets_in_flight_requests_finish_and_refuses_new_ones(config, make_account):
+    server = Server(config.replace(port=free_port(), shutdown_s=5))
     await server.start()
-    base = f"http://127.0.0.1:{server.config.port}"
+    url, headers = await slow_download(server, make_account)
     async with aiohttp.ClientSession() as session:
-        in_flight = asyncio.create_task(session.get(f"{base}/slow?s=1"))
+        response = await session.get(url, headers=headers)
+        assert response.status == 200
+        in_flight = asyncio.create_task(read_slowly(response, seconds=1.0))
         await asyncio.sleep(0.3)
         stopping = asyncio.create_task(server.stop())
         await asyncio.sleep(0.2)
 
         with pytest.raises(aiohttp.ClientConnectionError):
-            await session.get(f"{base}/health", headers={"Connection": "close"})
-        response = await in_flight
-        assert response.status == 200
-        assert await response.json() == {"slept": "1"}
+            await session.get(f"http://127.0.0.1:{server.config.port}/health", headers={"Connection": "close"})
+        assert await in_flight == BIG_FILE
         await stopping
 
 
-async def test_shutdown_cuts_requests_that_outlast_the_grace_period(config):
-    server = ServerWithSlowRoute(config.replace(port=free_port(), shutdown_s=0.5))
+async def test_shutdown_cuts_requests_that_outlast_the_grace_period(config, make_account):
+    server = Server(config.replace(port=free_port(), shutdown_s=0.5))
     await server.start()
+    url, headers = await slow_download(server, make_account)
     async with aiohttp.ClientSession() as session:
-        in_flight = asyncio.create_task(session.get(f"http://127.0.0.1:{server.config.port}/slow?s=30"))
+        response = await session.get(url, headers=headers)
+        in_flight = asyncio.create_task(read_slowly(response, seconds=30))
         await asyncio.sleep(0.3)
         started = time.monotonic()
         await server.stop()

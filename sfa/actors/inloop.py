@@ -1,10 +1,16 @@
 """``InLoopActor``: an actor that lives in the event loop, an asyncio task reading a mailbox.
 
-For state that belongs to one user or one socket and does no heavy work (sessions, channels): cheap
-enough for tens of thousands per node. Messages are handled one at a time, in order, by ``handle`` (a
+For state that belongs to one user and does no heavy work (user presences): cheap enough for tens of
+thousands per node. Messages are handled one at a time, in order, by ``handle`` (a
 ``match`` over message types in each subclass). An exception in ``handle`` ends the actor: its ``done``
 resolves with the crash, callers waiting on ``ask`` get :class:`ActorCrashed`, and its supervisor decides
 the rest. An actor with an ``idle_s`` ends normally after that long without a message.
+
+The socket and channel actors of :mod:`sfa.web.phoenix` (``PhoenixSocket``, ``ChannelServer``) have the
+same shape but loops of their own, for what a plain mailbox must not do: a socket's inbox pushes back on
+its transport when it falls behind and ends on the client's silence rather than its own; a channel's
+mailbox is bounded (overflow crashes the channel) and its join answers the socket before it serves. They
+report to their socket, not to a supervisor, as Phoenix's channel processes are linked to their socket's.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ class ActorCrashed(RuntimeError):
 
 
 class InLoopActor:
-    kind = "actor"
+    type = "actor"
 
     def __init__(self, name: str, *, idle_s: float | None = None) -> None:
         self.name = name
@@ -36,7 +42,7 @@ class InLoopActor:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> InLoopActor:
-        self._task = asyncio.create_task(self._run(), name=f"{self.kind}:{self.name}")
+        self._task = asyncio.create_task(self._run(), name=f"{self.type}:{self.name}")
         return self
 
     def tell(self, message: Any) -> None:
@@ -64,7 +70,7 @@ class InLoopActor:
         self._end(SHUTDOWN)
 
     def status(self) -> dict[str, Any]:
-        return {"kind": self.kind, "pid": os.getpid(), "state": "running" if not self.done.done() else "ended",
+        return {"type": self.type, "pid": os.getpid(), "state": "running" if not self.done.done() else "ended",
                 "mailbox_depth": self._mailbox.qsize(), "current_job": None,
                 "uptime_s": round(time.monotonic() - self.started_at, 3)}
 
@@ -83,7 +89,7 @@ class InLoopActor:
                 except Exception as exc:
                     if reply is not None:
                         reply.set_exception(ActorCrashed(f"{self.name} crashed handling {message!r}: {exc!r}"))
-                    log.exception("%s %s crashed on %r", self.kind, self.name, message)
+                    log.exception("%s %s crashed on %r", self.type, self.name, message)
                     self._end(crashed(f"{type(exc).__name__}: {exc}"))
                     return
                 if reply is not None and not reply.done():

@@ -68,7 +68,7 @@ class Subscribe:
 @dataclass(frozen=True, slots=True)
 class Subscribed:
     nursery_pid: int
-    session_id: int
+    sid: int
 
 
 @dataclass(frozen=True, slots=True)

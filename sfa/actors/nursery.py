@@ -41,7 +41,7 @@ class Nursery(ActorTypeDispatcher):
     def receiveMsg_Subscribe(self, message: Subscribe, sender: ActorAddress) -> None:
         self.listener = sender
         self.owner_pid = message.owner_pid
-        self.send(sender, Subscribed(nursery_pid=os.getpid(), session_id=os.getsid(0)))
+        self.send(sender, Subscribed(nursery_pid=os.getpid(), sid=os.getsid(0)))
         self.wakeupAfter(OWNER_CHECK)
 
     def receiveMsg_Spawn(self, message: Spawn, sender: ActorAddress) -> None:

@@ -1,22 +1,19 @@
-"""The registry of job kinds: which function performs each kind, inside a worker process.
+"""What a performer (the function that does one kind of job, in a worker process) gets and may raise.
 
-A performer is registered where it is defined, with ``@performer("kind")``; the registry keeps its import
-path (``module:qualname``), which travels to each worker when it starts and is imported there, so the
-function runs in the worker's process and never in the event loop. The registry freezes when an actor
-system starts (workers already running would not learn a later kind), and registering after that raises.
+Workers learn their performers when they start, as import paths (``module:qualname``, from the server's
+:class:`~sfa.jobs.kinds.JobKinds`), and import each with :func:`resolve` in their own process, so the work
+never runs in the event loop.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from sfa.actors.messages import RunJob
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # An absolute path not inside a URL: its directories go, its last part stays.
 ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^/\s'\"]+/)+([^/\s'\"]*)")
@@ -50,33 +47,6 @@ class JobContext:
     cancelled: Callable[[], bool] = _never
 
 
-class PerformerRegistry:
-    def __init__(self) -> None:
-        self._paths: dict[str, str] = {}
-        self._frozen = False
-
-    def register(self, kind: str) -> Callable[[F], F]:
-        """Decorator: ``fn(ctx: JobContext) -> result`` performs jobs of ``kind``; the result must pickle."""
-
-        def add(fn: F) -> F:
-            if self._frozen:
-                raise RuntimeError(f"performer {kind!r} registered after the actor system started")
-            if kind in self._paths:
-                raise ValueError(f"job kind {kind!r} already performed by {self._paths[kind]}")
-            self._paths[kind] = f"{fn.__module__}:{fn.__qualname__}"
-            return fn
-
-        return add
-
-    def freeze(self) -> Mapping[str, str]:
-        self._frozen = True
-        return dict(self._paths)
-
-    @property
-    def frozen(self) -> bool:
-        return self._frozen
-
-
 def resolve(path: str) -> Callable[[JobContext], Any]:
     """Import ``module:qualname`` (in the worker process)."""
     module_name, _, qualname = path.partition(":")
@@ -85,6 +55,3 @@ def resolve(path: str) -> Callable[[JobContext], Any]:
         target = getattr(target, part)
     return target
 
-
-PERFORMERS = PerformerRegistry()
-performer = PERFORMERS.register

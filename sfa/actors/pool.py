@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class PoolSupervisor(Supervisor):
-    kind = "worker_pool"
+    type = "worker_pool"
 
     def __init__(self, pool: WorkerPool, children: Sequence[ChildSpec], intensity: Intensity) -> None:
         super().__init__(pool.name, children, strategy=Strategy.ONE_FOR_ONE, intensity=intensity)
@@ -36,7 +36,7 @@ class PoolSupervisor(Supervisor):
 
 class WorkerPool:
     def __init__(self, name: str, bridge: ActorSystemBridge, *, devices: Sequence[str], actor_class: str,
-                 worker_kind: str, performers: Mapping[str, str], intensity: Intensity = DEFAULT_INTENSITY,
+                 worker_type: str, performers: Mapping[str, str], intensity: Intensity = DEFAULT_INTENSITY,
                  slots: int = 1) -> None:
         """One worker per entry of ``devices`` (``"cpu"`` for each CPU worker, ``"cuda:N"`` for a GPU), each
         running up to ``slots`` jobs at once."""
@@ -44,7 +44,7 @@ class WorkerPool:
         self.bridge = bridge
         self.devices = tuple(devices)
         self.actor_class = actor_class
-        self.worker_kind = worker_kind
+        self.worker_type = worker_type
         self.performers = performers
         self.intensity = intensity
         self.slots = slots
@@ -52,7 +52,7 @@ class WorkerPool:
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
 
     def spec(self) -> ChildSpec:
-        return ChildSpec(self.name, self._start_supervisor, kind=PoolSupervisor.kind)
+        return ChildSpec(self.name, self._start_supervisor, type=PoolSupervisor.type)
 
     async def run(self, job: RunJob, *, on_progress: ProgressCallback | None = None) -> Any:
         """Run ``job`` on the next idle worker and return its result.
@@ -92,13 +92,13 @@ class WorkerPool:
 
     async def _start_supervisor(self) -> PoolSupervisor:
         children = [ChildSpec(f"{self.name}-{number}", self._starter(f"{self.name}-{number}", device),
-                              kind=self.worker_kind)
+                              type=self.worker_type)
                     for number, device in enumerate(self.devices, start=1)]
         return await PoolSupervisor(self, children, self.intensity).start()
 
     def _starter(self, name: str, device: str):
         async def start() -> WorkerProcess:
-            worker = await WorkerProcess(self.bridge, name, kind=self.worker_kind, actor_class=self.actor_class,
+            worker = await WorkerProcess(self.bridge, name, worker_type=self.worker_type, actor_class=self.actor_class,
                                          device=device, performers=self.performers, slots=self.slots).start()
             for _ in range(self.slots):
                 self._idle.put_nowait(worker)

@@ -74,7 +74,7 @@ class ActorSystemBridge:
         self.base = base
         self.admin_port = (admin_port or free_port()) if base in NETWORKED_ACTOR_BASES else None
         self.log_level = log_level
-        self.session_id: int | None = None
+        self.sid: int | None = None
         self.nursery_pid: int | None = None
         self._system: ActorSystem | None = None
         self._nursery: ActorAddress | None = None
@@ -95,13 +95,13 @@ class ActorSystemBridge:
         self._listener.start()
         reply = await asyncio.wait_for(subscribed, START_TIMEOUT_S)
         self.nursery_pid = reply.nursery_pid
-        # A base that does not daemonise shares our session: reaping it would kill the server.
-        self.session_id = reply.session_id if reply.session_id != os.getsid(0) else None
+        # A base that does not daemonise shares our Unix session (sid): reaping it would kill the server.
+        self.sid = reply.sid if reply.sid != os.getsid(0) else None
         if self.admin_port is not None:
             log.warning("actor system %s listens on every interface (admin port %d) and unpickles what arrives: "
                         "only a firewall or a trusted network stands between it and other hosts",
                         self.base, self.admin_port)
-        log.info("actor system %s up in session %s", self.base, self.session_id)
+        log.info("actor system %s up in Unix session %s", self.base, self.sid)
         return self
 
     def _open(self) -> None:
@@ -149,9 +149,9 @@ class ActorSystemBridge:
 
     def processes(self) -> list[psutil.Process]:
         """Every live process of this actor system: its admin, logger, nursery and actors."""
-        if self.session_id is None:
+        if self.sid is None:
             return []
-        return session_processes(self.session_id)
+        return processes_in(self.sid)
 
     async def stop(self) -> None:
         if self._system is not None:
@@ -160,29 +160,29 @@ class ActorSystemBridge:
         if self._listener is not None:
             await asyncio.to_thread(self._listener.join)
         self._executor.shutdown()
-        if self.session_id is not None:
-            await asyncio.to_thread(reap_session, self.session_id)
+        if self.sid is not None:
+            await asyncio.to_thread(reap, self.sid)
         self._routes.clear()
 
 
-def session_processes(session_id: int) -> list[psutil.Process]:
+def processes_in(sid: int) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():
         with contextlib.suppress(ProcessLookupError, psutil.Error):
-            if os.getsid(process.pid) == session_id and process.status() != psutil.STATUS_ZOMBIE:
+            if os.getsid(process.pid) == sid and process.status() != psutil.STATUS_ZOMBIE:
                 found.append(process)
     return found
 
 
-def reap_session(session_id: int) -> None:
+def reap(sid: int) -> None:
     """Wait for Thespian's own shutdown to finish, then SIGKILL the actor system's processes still there."""
     deadline = time.monotonic() + STOP_GRACE_S
-    while (left := session_processes(session_id)) and time.monotonic() < deadline:
+    while (left := processes_in(sid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     for process in left:
         log.warning("actor process %d outlived the actor system shutdown; killing it", process.pid)
         with contextlib.suppress(psutil.Error):
             process.send_signal(signal.SIGKILL)
-    # The session's leader is the admin, started as our own child: collect its exit status, or it stays a zombie.
+    # The Unix session's leader is the admin, started as our own child: collect its exit status, or it stays a zombie.
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(session_id, os.WNOHANG)
+        os.waitpid(sid, os.WNOHANG)

@@ -2,12 +2,12 @@
 
 ```
 root (one_for_one)
-├─ download     worker_pool: SFA_WORKERS_DOWNLOAD JobWorker processes
-├─ processing   worker_pool: SFA_WORKERS_PROCESSING JobWorker processes
-├─ analysis     worker_pool: SFA_WORKERS_ANALYSIS JobWorker processes
+├─ download     worker_pool: one per queue of the server's job kinds, as many JobWorker processes as
+├─ processing   worker_pool  the queue's setting says (SFA_WORKERS_DOWNLOAD, _PROCESSING, _ANALYSIS)
+├─ analysis     worker_pool
 ├─ gpu          worker_pool: one GpuWorker per GPU, or one on the CPU without any; each runs up to
 │               SFA_WORKERS_PROCESSING jobs at once (stem separation batches them on the device)
-└─ sessions     UserSession actors in the event loop, one per active session
+└─ presences   UserPresence actors in the event loop, one per user with sockets on this node
 ```
 Every supervisor allows ``SFA_MAX_RESTARTS`` restarts in ``SFA_RESTART_PERIOD_S``. If the root itself gives
 up, the workers stay down and the status tree says so; the web endpoint keeps serving.
@@ -16,12 +16,12 @@ up, the workers stay down and the status tree says so; the web endpoint keeps se
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from sfa.actors.devices import gpu_devices
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.pool import WorkerPool
-from sfa.actors.session import SessionSupervisor
+from sfa.actors.presence import PresenceSupervisor
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.workers import GpuWorker, JobWorker
 from sfa.config import Config
@@ -35,8 +35,12 @@ GPU_WORKER = f"{GpuWorker.__module__}.{GpuWorker.__qualname__}"
 
 
 class ActorTree:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, queues: Mapping[str, int], performers: Mapping[str, str]) -> None:
+        """``queues``: queue name -> its pool's worker count; ``performers``: job kind -> the import path of
+        the function performing it (both from the server's :class:`~sfa.jobs.kinds.JobKinds`)."""
         self.config = config
+        self.queues = dict(queues)
+        self.performers = dict(performers)
         self.intensity = Intensity(config.max_restarts, config.restart_period_s)
         self.bridge: ActorSystemBridge | None = None
         self.pools: dict[str, WorkerPool] = {}
@@ -45,38 +49,35 @@ class ActorTree:
         self.control: ControlChannel | None = None
 
     async def start(self) -> ActorTree:
-        performers = PERFORMERS.freeze()
         try:
             self.bridge = await ActorSystemBridge(self.config.actor_base, admin_port=self.config.actor_admin_port,
                                                   log_level=self.config.log_level).start()
-            counts = {"download": self.config.workers_download, "processing": self.config.workers_processing,
-                      "analysis": self.config.workers_analysis}
             self.pools = {queue: WorkerPool(queue, self.bridge, devices=["cpu"] * count, actor_class=JOB_WORKER,
-                                            worker_kind="job_worker", performers=performers,
+                                            worker_type="job_worker", performers=self.performers,
                                             intensity=self.intensity)
-                          for queue, count in counts.items()}
+                          for queue, count in self.queues.items()}
             self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
-                                  worker_kind="gpu_worker", performers=performers, intensity=self.intensity,
+                                  worker_type="gpu_worker", performers=self.performers, intensity=self.intensity,
                                   slots=self.config.workers_processing)
             specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
-            specs.append(ChildSpec("sessions", self._start_sessions, kind="supervisor"))
+            specs.append(ChildSpec("presences", self._start_presences, type="supervisor"))
             self.root = await Supervisor("root", specs, intensity=self.intensity).start()
             self.root.done.add_done_callback(self._root_ended)
             self.control = await ControlChannel(self.config.var_dir / SOCKET_NAME, {"status": self.snapshot}).start()
         except BaseException:
             await self.stop()
             raise
-        log.info("supervision tree up: %d worker processes in session %s", len(self.bridge.processes()),
-                 self.bridge.session_id)
+        log.info("supervision tree up: %d worker processes in Unix session %s", len(self.bridge.processes()),
+                 self.bridge.sid)
         return self
 
     @property
-    def sessions(self) -> SessionSupervisor:
-        """The running session supervisor (a new one after a restart)."""
-        return self.root.child("sessions")
+    def presences(self) -> PresenceSupervisor:
+        """The running presence supervisor (a new one after a restart)."""
+        return self.root.child("presences")
 
-    async def _start_sessions(self) -> SessionSupervisor:
-        return await SessionSupervisor(idle_s=self.config.session_idle_s).start()
+    async def _start_presences(self) -> PresenceSupervisor:
+        return await PresenceSupervisor(idle_s=self.config.presence_idle_s).start()
 
     def _root_ended(self, done: Any) -> None:
         exit: Exit = done.result()
@@ -91,7 +92,7 @@ class ActorTree:
 
     def snapshot(self) -> dict[str, Any]:
         return {"actor_base": self.bridge.base, "admin_port": self.bridge.admin_port,
-                "actor_session": self.bridge.session_id, "actor_processes": len(self.bridge.processes()),
+                "actor_sid": self.bridge.sid, "actor_processes": len(self.bridge.processes()),
                 "tree": self.root.snapshot()}
 
     async def stop(self) -> None:

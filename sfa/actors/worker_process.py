@@ -47,11 +47,11 @@ class JobError(RuntimeError):
 
 
 class WorkerProcess:
-    def __init__(self, bridge: ActorSystemBridge, name: str, *, kind: str, actor_class: str, device: str,
+    def __init__(self, bridge: ActorSystemBridge, name: str, *, worker_type: str, actor_class: str, device: str,
                  performers: Mapping[str, str], slots: int = 1) -> None:
         self.bridge = bridge
         self.name = name
-        self.kind = kind
+        self.type = worker_type
         self.actor_class = actor_class
         self.device = device
         self.performers = performers
@@ -134,7 +134,7 @@ class WorkerProcess:
 
     def status(self) -> dict[str, Any]:
         state = "stopping" if self._stopping else "busy" if self._jobs else "idle"
-        return {"kind": self.kind, "pid": self.pid, "state": state, "device": self.device,
+        return {"type": self.type, "pid": self.pid, "state": state, "device": self.device,
                 "mailbox_depth": sum(inbox.qsize() + 1 for inbox in self._jobs.values()),
                 "current_job": next(iter(self._jobs), None), "current_jobs": list(self._jobs),
                 "uptime_s": round(time.monotonic() - self.started_at, 3)}

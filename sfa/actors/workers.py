@@ -1,10 +1,15 @@
-"""``JobWorker`` and ``GpuWorker``: Thespian actors, each in its own process, that perform one job at a time.
+"""``JobWorker`` and ``GpuWorker``: Thespian actors, each in its own process, that perform jobs.
 
-The performer runs in a thread of the worker process, not in ``receiveMessage``: Thespian transmits what
-an actor sends only once its handler returns, so progress sent from a handler busy with the job would all
-arrive at the end. The actor keeps handling messages and, every ``PUMP`` while a job runs, forwards what
-the job thread queued (progress, then the outcome) to the bridge. A worker runs as many jobs at once as
-its pool sends it (one for a JobWorker; a GpuWorker's pool sends several, which batch on the device).
+A JobWorker's pool sends it one job at a time; a GpuWorker's sends it up to its slots at once, whose
+chunks batch on the device. Each job runs in a thread of the worker process, not in ``receiveMessage``:
+Thespian transmits what an actor sends only once its handler returns, so progress sent from a handler
+busy with the job would all arrive at the end. The actor keeps handling messages and, every ``PUMP`` while
+a job runs, forwards what the job threads queued (progress, then the outcome) to the bridge.
+
+A performer fails a job on purpose by raising :class:`PermanentError` (bad input), and the worker goes on.
+Any other exception is a bug: the job fails with it (retryable, as a fresh process may fare better), and
+then the worker exits, so its supervisor restarts it and counts the crash, as OTP lets a process crash
+rather than carry on in a state nobody planned for.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorAddress, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorAddress, ActorExitRequest, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
 
 from sfa.actors.messages import (
     JOB_OUTCOMES,
@@ -34,6 +39,8 @@ from sfa.actors.performers import JobContext, PermanentError, failure_message, r
 log = logging.getLogger(__name__)
 
 PUMP = timedelta(milliseconds=20)
+# Queued by a job thread after its failure when the failure was a bug: the worker exits once it is sent.
+CRASH = object()
 
 
 class JobWorker(ActorTypeDispatcher):
@@ -66,6 +73,9 @@ class JobWorker(ActorTypeDispatcher):
     def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender: ActorAddress) -> None:
         while not self.outbox.empty():
             update = self.outbox.get()
+            if update is CRASH:
+                self.send(self.myAddress, ActorExitRequest())
+                continue
             self.send(self.start.reply_to, Envelope(self.start.ref, update))
             if isinstance(update, JOB_OUTCOMES):
                 self.running.pop(update.job_id, None)
@@ -80,7 +90,7 @@ class JobWorker(ActorTypeDispatcher):
         log.warning("%s dropped an unknown message %r", type(self).__name__, message)
 
     def perform(self, job: RunJob) -> None:
-        """The job thread. Its catch-all is the job's outcome, not error hiding: any exception fails the job."""
+        """The job thread. Its catch-all is the job's outcome and the worker's crash (see the module)."""
         def report(progress: float, message: str = "") -> None:
             self.outbox.put(JobProgress(job.job_id, progress, message))
 
@@ -93,9 +103,11 @@ class JobWorker(ActorTypeDispatcher):
                                               cancelled=lambda: job.job_id in self.cancelled))
         except PermanentError as exc:
             self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
-        except Exception as exc:  # the job's outcome, see the docstring
-            log.exception("job %s (%s, attempt %d) failed", job.job_id, job.kind, job.attempt)
+        except Exception as exc:  # a bug: the job's outcome, then the worker's crash
+            log.exception("job %s (%s, attempt %d) failed on a bug; worker %d exits", job.job_id, job.kind,
+                          job.attempt, os.getpid())
             self.outbox.put(JobFailed(job.job_id, failure_message(exc), retryable=True))
+            self.outbox.put(CRASH)
         else:
             self.outbox.put(JobDone(job.job_id, result))
 

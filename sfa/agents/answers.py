@@ -135,16 +135,16 @@ async def mixing(intent: Intent, bench: Workbench) -> str:
 
 
 async def start_job(intent: Intent, bench: Workbench) -> str:
-    if intent.kind == intents.IMPORT:
+    if intent.label == intents.IMPORT:
         result = await bench.use("import_url", url=intent.url)
         what = f"an import of {intent.url}"
     else:
         track_id, instead = await resolve(intent.track, bench)
         if track_id is None:
             return instead
-        tool = "start_separation" if intent.kind == intents.SEPARATE else "start_analysis"
+        tool = "start_separation" if intent.label == intents.SEPARATE else "start_analysis"
         result = await bench.use(tool, track_id=track_id)
-        what = f"{'a separation' if intent.kind == intents.SEPARATE else 'an analysis'} of track {track_id}"
+        what = f"{'a separation' if intent.label == intents.SEPARATE else 'an analysis'} of track {track_id}"
     if failed(result):
         return _failure(result)
     return f"Started {what}: job {result['job_id']} (track {result['track_id']}), status {result['status']}."
@@ -170,4 +170,4 @@ ANSWERS: dict[str, Callable[[Intent, Workbench], Awaitable[str]]] = {
 
 
 async def answer(intent: Intent, bench: Workbench) -> str:
-    return await ANSWERS[intent.kind](intent, bench)
+    return await ANSWERS[intent.label](intent, bench)

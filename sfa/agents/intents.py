@@ -49,7 +49,7 @@ class TrackRef:
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    kind: str
+    label: str
     track: TrackRef | None = None
     query: str | None = None
     url: str | None = None
@@ -61,20 +61,20 @@ def parse(message: str) -> Intent:
     if url:
         return Intent(IMPORT, url=url.group(0).rstrip(".,;)"))
     track = track_ref(message)
-    for kind, pattern in RULES:
+    for label, pattern in RULES:
         if pattern.search(message):
-            return _intent(kind, message, track)
+            return _intent(label, message, track)
     return Intent(TRACK, track=track) if track is not None else Intent(OPEN)
 
 
-def _intent(kind: str, message: str, track: TrackRef | None) -> Intent:
-    if kind == JOB:
+def _intent(label: str, message: str, track: TrackRef | None) -> Intent:
+    if label == JOB:
         return Intent(JOB, job_id=int(JOB_ID.search(message)[1]))
-    if kind == SEARCH:
+    if label == SEARCH:
         return Intent(SEARCH, query=_search_words(message, track))
-    if kind == RECENT and track is not None:
+    if label == RECENT and track is not None:
         return Intent(TRACK, track=track)
-    return Intent(kind, track=track)
+    return Intent(label, track=track)
 
 
 def track_ref(message: str) -> TrackRef | None:

@@ -41,7 +41,7 @@ class Orchestrator:
     async def turn(self, user: User, history: Sequence[Message], text: str, stream: AgentStream) -> Turn:
         started = time.monotonic()
         intent = parse(text)
-        specialist = specialist_for(intent.kind)
+        specialist = specialist_for(intent.label)
         bench = Workbench(ToolContext(self.app, user), stream, specialist.name)
         said = Message(USER, text)
         reply, provider, note = None, INTENTS, ""

@@ -52,5 +52,5 @@ ROUTES = {
 }
 
 
-def specialist_for(kind: str) -> Specialist:
-    return ROUTES[kind]
+def specialist_for(label: str) -> Specialist:
+    return ROUTES[label]

@@ -1,6 +1,7 @@
 """The ``analysis`` job kind: ``perform`` runs ``sfa.dsp`` in an analysis worker process; ``prepare`` and
-``record`` run in the server around it. A file that cannot be analysed fails the job at once (retrying
-cannot help) with a readable error, and the worker carries on with the next job.
+``record`` run in the server around it. A file that cannot be analysed (``sfa.dsp``'s ``DspError``) fails
+the job at once (retrying cannot help) with a readable error, and the worker carries on with the next job;
+any other exception is a bug, and crashes the worker like one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 from pypika import PostgreSQLQuery, Table, functions
 from pypika.terms import Parameter
 
-from sfa.actors.performers import JobContext, PermanentError, performer
+from sfa.actors.performers import JobContext, PermanentError
 from sfa.config import Config
-from sfa.dsp import FEATURE_GROUPS, AudioDecodeError, analyze_file
+from sfa.dsp import FEATURE_GROUPS, BackendUnavailableError, DspError, analyze_file, get_xp
+from sfa.jobs.kinds import JobKind
 
 analysis_results = Table("analysis_results")
 tracks = Table("tracks")
@@ -31,21 +33,25 @@ FILL_TRACK = str(PostgreSQLQuery.update(tracks)
 MIN_BPM, MAX_BPM = 20, 300
 
 
-@performer("analysis")
 def perform(ctx: JobContext) -> dict[str, Any]:
     args = ctx.job.args
     ctx.report(0.0, "analysing")
     try:
+        xp = get_xp(args["dsp_backend"])
+    except BackendUnavailableError as exc:
+        raise PermanentError(f"analysis is unavailable on this server: {exc}") from None
+    try:
         result = analyze_file(Path(args["data_dir"]) / args["path"], features=args["features"],
+                              xp=xp,
                               progress=lambda share: ctx.report(share * 0.9, "analysing"))
-    except (AudioDecodeError, ValueError) as exc:
+    except DspError as exc:
         raise PermanentError(f"cannot analyse this track: {exc}") from None
     ctx.report(1.0, "analysed")
     return result
 
 
 def prepare(job: Any, config: Config) -> Mapping[str, Any]:
-    return {**job.args, "data_dir": str(config.data_dir)}
+    return {**job.args, "data_dir": str(config.data_dir), "dsp_backend": config.dsp_backend}
 
 
 async def record(conn: Any, job: Any, config: Config) -> None:
@@ -68,3 +74,13 @@ def feature_groups(requested: object) -> list[str] | None:
     if set(names) - set(FEATURE_GROUPS):
         return None
     return sorted(set(names), key=FEATURE_GROUPS.index)
+
+
+ANALYSIS_KIND = JobKind(
+    "analysis",
+    queue="analysis",
+    workers="workers_analysis",
+    perform=perform,
+    prepare=prepare,
+    record=record,
+)

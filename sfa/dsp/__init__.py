@@ -1,8 +1,9 @@
 """Feature extraction over an array backend `xp` (NumPy on CPU, CuPy on GPU)."""
 
-from .analyze import FEATURE_GROUPS, AudioDecodeError, analyze, analyze_file
-from .backend import BACKEND_ENV, BackendUnavailableError, array_module, get_xp, to_numpy
+from .analyze import FEATURE_GROUPS, analyze, analyze_file
+from .backend import BACKENDS, BackendUnavailableError, array_module, get_xp, to_numpy
 from .chroma import chroma_filterbank, chroma_stft
+from .errors import AudioDecodeError, DspError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
 from .key import estimate_key, key_from_profile, key_scores
 from .mel import hz_to_mel, mel_filterbank, mel_to_hz, melspectrogram, mfcc
@@ -10,10 +11,12 @@ from .rhythm import TempoEstimate, autocorrelation_tempo, beat_track, estimate_t
 from .spectrum import fft_frequencies, frame_parameters, power_to_db, stft
 
 __all__ = [
-    "BACKEND_ENV",
+    "BACKENDS",
     "FEATURE_GROUPS",
     "AudioDecodeError",
     "BackendUnavailableError",
+    "DspError",
+    "ParameterError",
     "TempoEstimate",
     "analyze",
     "analyze_file",

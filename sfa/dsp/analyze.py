@@ -18,6 +18,7 @@ import soundfile
 
 from .backend import get_xp, to_numpy
 from .chroma import chroma_stft
+from .errors import AudioDecodeError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
 from .harmony import beat_chords, tuned_pitch_classes
 from .key import key_from_profile
@@ -30,20 +31,17 @@ _READ_BLOCK = 1 << 18
 _TOP_DB = 80.0
 
 
-class AudioDecodeError(Exception):
-    """The audio file could not be opened or decoded."""
-
 
 def analyze(
     y: Any, sr: float, *, features: Sequence[str] = FEATURE_GROUPS, xp: ModuleType | None = None
 ) -> dict[str, Any]:
     """Summarise a signal `(n,)` or `(channels, n)` at `sr` Hz (channels are averaged).
 
-    NaN or infinite samples raise `ValueError`. See `analyze_file` for the result.
+    NaN or infinite samples raise `ParameterError`. See `analyze_file` for the result.
     """
     y, _ = _signal(y, xp=None)
     if y.ndim > 2:
-        raise ValueError(f"audio must be (n,) or (channels, n), got shape {y.shape}")
+        raise ParameterError(f"audio must be (n,) or (channels, n), got shape {y.shape}")
     mono = y if y.ndim == 1 else y.mean(axis=0)
     starts = range(0, mono.shape[-1], _READ_BLOCK)
     blocks = (mono[start : start + _READ_BLOCK].astype(np.float32) for start in starts)
@@ -69,7 +67,8 @@ def analyze_file(
     fraction); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
     pitch-class weights, C first). `progress`, when given, is called with the share of the file read (0..1).
 
-    Raises `AudioDecodeError` when the file cannot be read and `ValueError` for NaN or infinite samples.
+    Raises `AudioDecodeError` when the file cannot be read and `ParameterError` for NaN or infinite samples
+    (both are `DspError`s).
     """
     groups = _groups(features)
     try:
@@ -89,7 +88,7 @@ def _file_blocks(
     for block in source.blocks(blocksize=_READ_BLOCK, dtype="float32", always_2d=True):
         mono = block.mean(axis=1, dtype=np.float32)
         if not np.isfinite(mono).all():
-            raise ValueError("audio contains NaN or infinite samples")
+            raise ParameterError("audio contains NaN or infinite samples")
         yield mono
         read += len(mono)
         if progress is not None and source.frames > 0:
@@ -102,7 +101,7 @@ def _groups(features: Sequence[str]) -> frozenset[str]:
     groups = set(FEATURE_GROUPS) if "all" in features else set(features)
     unknown = groups - set(FEATURE_GROUPS)
     if unknown:
-        raise ValueError(f"unknown features {sorted(unknown)}; expected any of {FEATURE_GROUPS} or 'all'")
+        raise ParameterError(f"unknown features {sorted(unknown)}; expected any of {FEATURE_GROUPS} or 'all'")
     return frozenset(groups)
 
 
@@ -137,7 +136,7 @@ def _segments(
             offset += frames * hop_length
         pending, buffered = [buffer], buffer.size
     if not total:
-        raise ValueError("audio is empty")
+        raise ParameterError("audio is empty")
     buffer = np.concatenate((*pending, np.zeros(half, dtype=np.float32)))
     remaining = 1 + total // hop_length - offset // hop_length
     while remaining > 0:
@@ -267,7 +266,7 @@ def _summarise(
     blocks: Iterable[np.ndarray], sr: float, groups: frozenset[str], xp: ModuleType
 ) -> dict[str, Any]:
     if not sr > 0:
-        raise ValueError(f"sample rate must be positive, got {sr}")
+        raise ParameterError(f"sample rate must be positive, got {sr}")
     accumulator = _Accumulator(sr, groups, xp)
     blocks = accumulator.count(blocks)
     n_fft, hop_length = accumulator.n_fft, accumulator.hop_length

@@ -1,11 +1,11 @@
-"""Array backend selection: NumPy on CPU, CuPy on a GPU, chosen by `SFA_DSP_BACKEND`.
+"""Array backend selection: NumPy on CPU, CuPy on a GPU.
 
 Every feature function takes an `xp` argument (the array module) instead of being written twice.
-`get_xp()` reads the environment: `numpy` (default), `cupy` (required, fails if CuPy is missing),
-or `auto` (CuPy when it imports and sees a device, NumPy otherwise).
+`get_xp(name)` turns a backend's name into it: `numpy` (default), `cupy` (required, fails if CuPy is
+missing), or `auto` (CuPy when it imports and sees a device, NumPy otherwise). The server's choice is the
+`SFA_DSP_BACKEND` setting, which the analysis job hands its worker.
 """
 
-import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-BACKEND_ENV = "SFA_DSP_BACKEND"
+from .errors import ParameterError
+
 BACKENDS = ("numpy", "cupy", "auto")
 
 
@@ -21,11 +22,11 @@ class BackendUnavailableError(RuntimeError):
     """The requested array backend cannot be used on this host."""
 
 
-def get_xp(name: str | None = None) -> ModuleType:
-    """Return the array module named by `name`, or by `$SFA_DSP_BACKEND` when `name` is None."""
-    choice = (name or os.environ.get(BACKEND_ENV) or "numpy").strip().lower()
+def get_xp(name: str = "numpy") -> ModuleType:
+    """Return the array module `name` stands for (one of `BACKENDS`, in any case)."""
+    choice = name.strip().lower()
     if choice not in BACKENDS:
-        raise ValueError(f"unknown DSP backend {choice!r}; expected one of {', '.join(BACKENDS)}")
+        raise ParameterError(f"unknown DSP backend {choice!r}; expected one of {', '.join(BACKENDS)}")
     if choice == "numpy":
         return np
     if choice == "cupy":
@@ -40,7 +41,7 @@ def _import_cupy() -> ModuleType:
     try:
         import cupy
     except ImportError as exc:
-        raise BackendUnavailableError("SFA_DSP_BACKEND=cupy but CuPy is not installed") from exc
+        raise BackendUnavailableError("the cupy DSP backend needs CuPy, which is not installed") from exc
     try:
         devices = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as exc:

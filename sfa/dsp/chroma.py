@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ParameterError
 from .spectrum import _spectrogram
 
 
@@ -65,7 +66,7 @@ def chroma_stft(
         y=y, S=S, n_fft=n_fft, hop_length=hop_length, power=2.0, window=window, center=center, xp=xp
     )
     if n_chroma < 1:
-        raise ValueError(f"n_chroma must be positive, got {n_chroma}")
+        raise ParameterError(f"n_chroma must be positive, got {n_chroma}")
     basis = chroma_filterbank(sr=sr, n_fft=n_fft, n_chroma=n_chroma, tuning=tuning)
     raw = xp.matmul(xp.asarray(basis, dtype=S.dtype), S)
     peak = xp.max(xp.abs(raw), axis=-2, keepdims=True)

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ParameterError
 from .spectrum import _matrix, _signal, _spectrogram, fft_frequencies, frame_sums
 
 _ROLLOFF_BLOCK = 64
@@ -58,7 +59,7 @@ def spectral_rolloff(
         y=y, S=S, n_fft=n_fft, hop_length=hop_length, power=1.0, window=window, center=center, xp=xp
     )
     if not 0.0 < roll_percent < 1.0:
-        raise ValueError(f"roll_percent must lie strictly between 0 and 1, got {roll_percent}")
+        raise ParameterError(f"roll_percent must lie strictly between 0 and 1, got {roll_percent}")
     return _frequency_column(sr, n_fft, S.dtype, xp)[_first_bin_reaching(S, roll_percent, xp)]
 
 
@@ -101,7 +102,7 @@ def rms(
     if S is not None:
         S, xp = _matrix(S, xp=xp)
         if S.shape[-2] != frame_length // 2 + 1:
-            raise ValueError(f"S has {S.shape[-2]} bins, expected {frame_length // 2 + 1} for frame_length")
+            raise ParameterError(f"S has {S.shape[-2]} bins, expected {frame_length // 2 + 1} for frame_length")
         power = xp.abs(S) ** 2
         power[..., 0, :] *= 0.5
         if frame_length % 2 == 0:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .backend import to_numpy
+from .errors import ParameterError
 from .harmony import tuned_pitch_classes
 from .spectrum import _spectrogram, frame_parameters
 
@@ -29,9 +30,9 @@ def key_scores(chroma_mean: Any) -> dict[str, float]:
     """
     profile = np.asarray(to_numpy(chroma_mean), dtype=np.float64)
     if profile.shape != (12,):
-        raise ValueError(f"a pitch-class profile has 12 bins, got shape {profile.shape}")
+        raise ParameterError(f"a pitch-class profile has 12 bins, got shape {profile.shape}")
     if not np.isfinite(profile).all():
-        raise ValueError("pitch-class profile contains NaN or infinite values")
+        raise ParameterError("pitch-class profile contains NaN or infinite values")
     centred = profile - profile.mean()
     spread = np.sqrt(np.sum(centred**2))
     scores = {}
@@ -64,7 +65,7 @@ def estimate_key(
         chroma = tuned_pitch_classes(magnitude, sr=sr, n_fft=n_fft, xp=xp)[0][12:]
     chroma = np.asarray(to_numpy(chroma), dtype=np.float64)
     if chroma.ndim != 2 or chroma.shape[0] != 12:
-        raise ValueError(f"a chromagram has shape (12, frames), got {chroma.shape}")
+        raise ParameterError(f"a chromagram has shape (12, frames), got {chroma.shape}")
     return key_from_profile(chroma.mean(axis=1))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ParameterError
 from .spectrum import _matrix, _spectrogram, fft_frequencies, power_to_db
 
 _F_SP = 200.0 / 3
@@ -39,7 +40,7 @@ def mel_filterbank(
     """
     fmax = sr / 2.0 if fmax is None else fmax
     if not 0 <= fmin < fmax:
-        raise ValueError(f"need 0 <= fmin < fmax, got fmin={fmin}, fmax={fmax}")
+        raise ParameterError(f"need 0 <= fmin < fmax, got fmin={fmin}, fmax={fmax}")
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     ramps = np.subtract.outer(edges, fft_frequencies(sr=sr, n_fft=n_fft))
     widths = np.diff(edges)
@@ -75,7 +76,7 @@ def melspectrogram(
         y=y, S=S, n_fft=n_fft, hop_length=hop_length, power=power, window=window, center=center, xp=xp
     )
     if n_mels < 1:
-        raise ValueError(f"n_mels must be positive, got {n_mels}")
+        raise ParameterError(f"n_mels must be positive, got {n_mels}")
     basis = xp.asarray(mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax), dtype=S.dtype)
     mel = xp.zeros((*S.shape[:-2], n_mels, S.shape[-1]), dtype=S.dtype)
     for first, last, low, high in _filter_bands(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax):
@@ -140,5 +141,5 @@ def mfcc(
         S = power_to_db(mel, top_db=top_db, xp=xp)
     S, xp = _matrix(S, xp=xp)
     if not 0 < n_mfcc <= S.shape[-2]:
-        raise ValueError(f"n_mfcc must be in 1..{S.shape[-2]} (the mel bands), got {n_mfcc}")
+        raise ParameterError(f"n_mfcc must be in 1..{S.shape[-2]} (the mel bands), got {n_mfcc}")
     return xp.matmul(xp.asarray(_dct_matrix(n_mfcc, S.shape[-2]), dtype=S.dtype), S)

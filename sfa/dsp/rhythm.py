@@ -8,6 +8,7 @@ import numpy as np
 import scipy.fft
 
 from .backend import array_module, block_samples, irfft, rfft, to_numpy
+from .errors import ParameterError
 from .features import rms as frame_rms
 from .mel import melspectrogram
 from .spectrum import _matrix, power_to_db
@@ -50,9 +51,9 @@ def onset_strength(
         S = power_to_db(mel, xp=xp)
     S, xp = _matrix(S, xp=xp)
     if lag < 1:
-        raise ValueError(f"lag must be a positive integer, got {lag}")
+        raise ParameterError(f"lag must be a positive integer, got {lag}")
     if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+        raise ParameterError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
     rise = xp.maximum(0.0, S[..., lag:] - S[..., :-lag])
     flux = xp.mean(rise, axis=-2) if aggregate == "mean" else xp.median(rise, axis=-2)
     shift = lag + (n_fft // (2 * hop_length) if center else 0)
@@ -67,7 +68,7 @@ def _envelope(onset_envelope: Any, y: Any, sr: float, hop_length: int, xp: Modul
     xp = xp or array_module(onset_envelope)
     envelope = xp.asarray(onset_envelope)
     if envelope.ndim != 1:
-        raise ValueError(f"tempo and beats need a mono onset envelope (frames,), got shape {envelope.shape}")
+        raise ParameterError(f"tempo and beats need a mono onset envelope (frames,), got shape {envelope.shape}")
     if not np.issubdtype(envelope.dtype, np.floating):
         envelope = envelope.astype(np.float64)
     return envelope
@@ -137,7 +138,7 @@ def autocorrelation_tempo(
     envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
     _check_prior(start_bpm, std_bpm, max_tempo)
     if ac_size <= 0:
-        raise ValueError("ac_size must be positive")
+        raise ParameterError("ac_size must be positive")
     if not bool(envelope.any()):
         return 0.0
     fps = sr / hop_length
@@ -197,7 +198,7 @@ def estimate_tempo(
         rms = frame_rms(y=y, frame_length=4 * hop_length, hop_length=hop_length, xp=xp)[..., 0, :]
     accent = _on_host(envelope if rms is None else rms)
     if accent.shape != envelope.shape:
-        raise ValueError(f"rms has shape {accent.shape}, the onset envelope {envelope.shape}")
+        raise ParameterError(f"rms has shape {accent.shape}, the onset envelope {envelope.shape}")
     _check_prior(start_bpm, std_bpm, max_tempo)
     if not bool(envelope.any()):
         return TempoEstimate(None, 0.0, "silence: no onsets")
@@ -254,7 +255,7 @@ def _log_prior(bpms: np.ndarray, start_bpm: float, std_bpm: float) -> np.ndarray
 
 def _check_prior(start_bpm: float, std_bpm: float, max_tempo: float) -> None:
     if start_bpm <= 0 or std_bpm <= 0 or max_tempo <= 0:
-        raise ValueError("start_bpm, std_bpm and max_tempo must be positive")
+        raise ParameterError("start_bpm, std_bpm and max_tempo must be positive")
 
 
 def _metrical_level(period: float, accent: np.ndarray, shortest: float, longest: float) -> float:
@@ -332,9 +333,9 @@ def beat_track(
     """
     envelope = _envelope(onset_envelope, y, sr, hop_length, xp)
     if tightness <= 0:
-        raise ValueError(f"tightness must be positive, got {tightness}")
+        raise ParameterError(f"tightness must be positive, got {tightness}")
     if bpm is not None and bpm <= 0:
-        raise ValueError(f"bpm must be positive, got {bpm}")
+        raise ParameterError(f"bpm must be positive, got {bpm}")
     if not bool(envelope.any()):
         return 0.0, np.zeros(0, dtype=np.int64)
     if bpm is None:

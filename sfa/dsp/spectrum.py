@@ -15,6 +15,7 @@ import numpy as np
 import scipy.signal
 
 from .backend import array_module, block_samples, rfft
+from .errors import ParameterError
 
 PAD_MODES = ("constant", "edge")
 
@@ -31,9 +32,9 @@ def _signal(y: Any, *, xp: ModuleType | None) -> tuple[Any, ModuleType]:
     if not np.issubdtype(y.dtype, np.floating) or y.dtype.itemsize < 4:
         y = y.astype(np.float32)
     if y.ndim < 1 or y.shape[-1] == 0:
-        raise ValueError(f"audio must have at least one sample on its last axis, got shape {y.shape}")
+        raise ParameterError(f"audio must have at least one sample on its last axis, got shape {y.shape}")
     if not bool(xp.isfinite(y).all()):
-        raise ValueError("audio contains NaN or infinite samples")
+        raise ParameterError("audio contains NaN or infinite samples")
     return y, xp
 
 
@@ -42,7 +43,7 @@ def _matrix(S: Any, *, xp: ModuleType | None) -> tuple[Any, ModuleType]:
     xp = xp or array_module(S)
     S = xp.asarray(S)
     if S.ndim < 2:
-        raise ValueError(f"a spectrogram needs (..., bins, frames) dimensions, got shape {S.shape}")
+        raise ParameterError(f"a spectrogram needs (..., bins, frames) dimensions, got shape {S.shape}")
     return S, xp
 
 
@@ -64,7 +65,7 @@ def _spectrogram(
             n_fft = 2 * (S.shape[-2] - 1)
         return S, n_fft, xp
     if y is None:
-        raise ValueError("pass either a signal y or a spectrogram S")
+        raise ParameterError("pass either a signal y or a spectrogram S")
     y, xp = _signal(y, xp=xp)
     if power == 2.0:
         def transform(frames: Any) -> Any:
@@ -99,14 +100,14 @@ def _framed(
 ) -> tuple[Any, int]:
     """`y` padded for centred frames (when `center`), and how many whole frames it holds."""
     if frame_length < 1 or hop_length < 1:
-        raise ValueError(f"frame_length and hop_length must be positive, got {frame_length}, {hop_length}")
+        raise ParameterError(f"frame_length and hop_length must be positive, got {frame_length}, {hop_length}")
     if pad_mode not in PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+        raise ParameterError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
     if center:
         pad = [(0, 0)] * (y.ndim - 1) + [(frame_length // 2, frame_length // 2)]
         y = xp.pad(y, pad, mode=pad_mode)
     if y.shape[-1] < frame_length:
-        raise ValueError(f"signal of {y.shape[-1]} samples is shorter than frame_length={frame_length}")
+        raise ParameterError(f"signal of {y.shape[-1]} samples is shorter than frame_length={frame_length}")
     return y, 1 + (y.shape[-1] - frame_length) // hop_length
 
 
@@ -233,9 +234,9 @@ def power_to_db(
     xp = xp or array_module(S)
     S = xp.asarray(S)
     if amin <= 0:
-        raise ValueError(f"amin must be strictly positive, got {amin}")
+        raise ParameterError(f"amin must be strictly positive, got {amin}")
     if top_db is not None and top_db < 0:
-        raise ValueError(f"top_db must be non-negative, got {top_db}")
+        raise ParameterError(f"top_db must be non-negative, got {top_db}")
     log_spec = 10.0 * xp.log10(xp.maximum(S, amin))
     log_spec -= float(10.0 * np.log10(max(amin, abs(ref))))
     if top_db is not None:

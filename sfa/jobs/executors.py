@@ -13,7 +13,7 @@ from typing import Any
 
 from sfa.actors import JobError, JobProgress, RunJob, WorkerCrashed, WorkerPool
 from sfa.jobs.job import Job
-from sfa.jobs.kinds import kind_of
+from sfa.jobs.kinds import JobKinds
 
 Report = Callable[[float, str], Awaitable[None]]
 Execute = Callable[[Job, Mapping[str, Any], Report], Awaitable[Any]]
@@ -29,7 +29,7 @@ class JobFailure(Exception):
         self.retryable = retryable
 
 
-def pool_executor(pools: Mapping[str, WorkerPool]) -> Execute:
+def pool_executor(pools: Mapping[str, WorkerPool], kinds: JobKinds) -> Execute:
     """Run each job on the pool its kind names (its queue's by default); a crashed worker is a retryable
     failure."""
 
@@ -37,9 +37,10 @@ def pool_executor(pools: Mapping[str, WorkerPool]) -> Execute:
         def on_progress(update: JobProgress) -> Awaitable[None]:
             return report(update.progress, update.message)
 
+        kind = kinds.get(job.kind)
+        pool = pools[job.queue if kind is None else kind.pool(job)]
         try:
-            return await pools[kind_of(job).pool(job)].run(RunJob(job.id, job.kind, job.attempt, dict(args)),
-                                              on_progress=on_progress)
+            return await pool.run(RunJob(job.id, job.kind, job.attempt, dict(args)), on_progress=on_progress)
         except JobError as exc:
             raise JobFailure(exc.error, retryable=exc.retryable) from None
         except WorkerCrashed as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from sfa.jobs.states import client_status
+from sfa.jobs.states import RUNNING
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,7 @@ class Job:
     track_id: int | None
     kind: str
     queue: str
+    running_status: str
     args: dict[str, Any]
     state: str
     priority: int
@@ -45,7 +46,8 @@ class Job:
 
     @property
     def status(self) -> str:
-        return client_status(self.state, self.kind)
+        """The state as clients read it: a running job says what it does (its kind's ``running_status``)."""
+        return self.running_status if self.state == RUNNING else self.state
 
     @property
     def error(self) -> str | None:

@@ -1,7 +1,8 @@
 """``JobQueue``: one node's side of the durable queue — a claim loop per queue, outcomes, leases, rescue.
 
 Each job runs as a short pipeline over its row: claim (``running``, attempt + 1) → prepare its arguments
-→ perform (the executor) → record the outcome, where one table maps outcomes to the next state. Every
+→ perform (the executor) → record the outcome: a result completes the job (and its kind records it), a
+failure retries it while attempts are left and retrying can help, else fails it (``_after_failure``). Every
 transition and progress step is written and announced on ``jobs:<id>`` in one transaction, so a NOTIFY
 is only ever sent for a state that is committed. Queues wake on a NOTIFY at enqueue, when a slot frees,
 or every ``SFA_QUEUE_POLL_S`` (a retry coming due). Outcomes are written in batches, which is what lets
@@ -30,7 +31,7 @@ from sfa.jobs import events, store
 from sfa.jobs.backoff import retry_delay
 from sfa.jobs.executors import Execute, JobFailure
 from sfa.jobs.job import Job
-from sfa.jobs.kinds import kind_of
+from sfa.jobs.kinds import JobKinds
 from sfa.pubsub import notify, notify_many
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,6 @@ RECONNECT_MAX_S = 5.0
 # trip handles them all: nothing next to a job's own run time, and it turns thousands of tiny
 # transactions into a few large ones when jobs are short.
 COALESCE_S = 0.002
-
-
-def node_concurrency(config: Config) -> dict[str, int]:
-    """Jobs per queue this node runs at once: as many as the queue's pool has workers."""
-    return {"download": config.workers_download, "processing": config.workers_processing,
-            "analysis": config.workers_analysis}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +58,14 @@ class Failed:
 
 class JobQueue:
     def __init__(self, database: Database, config: Config, execute: Execute, concurrency: Mapping[str, int], *,
-                 node: str | None = None) -> None:
-        """``concurrency``: queue name -> how many of its jobs this node runs at once."""
+                 kinds: JobKinds | None = None, node: str | None = None) -> None:
+        """``concurrency``: queue name -> how many of its jobs this node runs at once (the server's is
+        ``kinds.queues(config)``). ``kinds`` prepare and record their jobs; a job of a kind not among them
+        gets its own arguments and leaves nothing to record."""
         self.database = database
         self.config = config
         self.execute = execute
+        self.kinds = kinds if kinds is not None else JobKinds()
         self.concurrency = dict(concurrency)
         self.node = node or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
         self._wakes = {queue: asyncio.Event() for queue in self.concurrency}
@@ -168,7 +166,8 @@ class JobQueue:
     async def _perform(self, job: Job) -> None:
         started = time.monotonic()
         try:
-            args = kind_of(job).prepare(job, self.config)
+            kind = self.kinds.get(job.kind)
+            args = job.args if kind is None else kind.prepare(job, self.config)
             outcome: Done | Failed = Done(job, await self.execute(job, args, self._reporter(job)))
         except JobFailure as exc:
             outcome = Failed(job, exc.error, exc.retryable)
@@ -212,7 +211,8 @@ class JobQueue:
         done = [(o.job, o.result) for o in batch if isinstance(o, Done)]
         finished = await store.complete_many(conn, done) if done else []
         for job in finished:
-            await kind_of(job).record(conn, job, self.config)
+            if (kind := self.kinds.get(job.kind)) is not None:
+                await kind.record(conn, job, self.config)
         for outcome in batch:
             if isinstance(outcome, Failed):
                 moved = await self._after_failure(conn, outcome.job, outcome.error, outcome.retryable)

@@ -32,16 +32,10 @@ def _p(number: int) -> Parameter:
 
 # ON CONFLICT must name the partial unique index by its expression and predicate, which pypika cannot spell.
 INSERT = f"""
-INSERT INTO jobs (user_id, track_id, kind, queue, args, max_attempts, priority)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+INSERT INTO jobs (user_id, track_id, kind, queue, running_status, args, max_attempts, priority)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
 ON CONFLICT (track_id, kind, md5(args::text)) WHERE state = 'queued' DO NOTHING
 RETURNING {RETURNING}
-"""
-INSERT_MANY = """
-INSERT INTO jobs (user_id, track_id, kind, queue, args, max_attempts)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::integer[])
-ON CONFLICT (track_id, kind, md5(args::text)) WHERE state = 'queued' DO NOTHING
-RETURNING id
 """
 SELECT_PENDING_TWIN = str(PostgreSQLQuery.from_(jobs).select(*COLUMNS).where(
     (jobs.track_id == _p(1)) & (jobs.kind == _p(2)) & (jobs.args == _p(3)) & (jobs.state == QUEUED)))
@@ -118,6 +112,7 @@ class NewJob:
     user_id: int
     kind: str
     queue: str
+    running_status: str
     args: dict[str, Any]
     track_id: int | None = None
     max_attempts: int = 3
@@ -132,22 +127,12 @@ async def insert(conn: Connection, new: NewJob) -> tuple[Job, bool]:
     """Insert ``new`` and wake its queue at commit; when an identical job is already pending, that one
     and False."""
     args = _args(new.args)
-    row = await conn.fetchrow(INSERT, new.user_id, new.track_id, new.kind, new.queue, args, new.max_attempts,
-                              new.priority)
+    row = await conn.fetchrow(INSERT, new.user_id, new.track_id, new.kind, new.queue, new.running_status, args,
+                              new.max_attempts, new.priority)
     if row is None:
         return Job.from_row(await conn.fetchrow(SELECT_PENDING_TWIN, new.track_id, new.kind, args)), False
     await conn.execute(WAKE, WAKE_CHANNEL, new.queue)
     return Job.from_row(row), True
-
-
-async def insert_many(conn: Connection, batch: Sequence[NewJob]) -> list[int]:
-    """Insert a batch in one statement (duplicates of pending jobs skipped); ids of the inserted."""
-    rows = await conn.fetch(INSERT_MANY, [n.user_id for n in batch], [n.track_id for n in batch],
-                            [n.kind for n in batch], [n.queue for n in batch], [_args(n.args) for n in batch],
-                            [n.max_attempts for n in batch])
-    for queue in {n.queue for n in batch}:
-        await conn.execute(WAKE, WAKE_CHANNEL, queue)
-    return [row["id"] for row in rows]
 
 
 async def claim(conn: Connection, queue: str, limit: int, node: str) -> list[Job]:

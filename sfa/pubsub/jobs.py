@@ -10,8 +10,6 @@ from typing import Any
 
 from sfa.pubsub.broadcast import Broadcast
 
-JOB_TYPES = ("download", "processing", "analysis")
-
 
 def job_topic(job_id: int) -> str:
     return f"jobs:{job_id}"
@@ -25,17 +23,11 @@ def job_progress(job_id: int, *, status: str, progress: int, message: str = "") 
 
 
 def job_completed(job_id: int, *, job_type: str, track_id: int | None, result: Any) -> Broadcast:
-    _check_type(job_type)
     payload = {"job_id": job_id, "job_type": job_type, "track_id": track_id, "result": result}
     return Broadcast(job_topic(job_id), "job:completed", payload)
 
 
 def job_failed(job_id: int, *, job_type: str, error: str) -> Broadcast:
-    _check_type(job_type)
     payload = {"job_id": job_id, "job_type": job_type, "error": error}
     return Broadcast(job_topic(job_id), "job:failed", payload)
 
-
-def _check_type(job_type: str) -> None:
-    if job_type not in JOB_TYPES:
-        raise ValueError(f"job_type must be one of {', '.join(JOB_TYPES)}, not {job_type!r}")

@@ -14,8 +14,9 @@ from typing import Any
 from pypika import PostgreSQLQuery, Table
 from pypika.terms import Parameter
 
-from sfa.actors.performers import JobContext, performer
+from sfa.actors.performers import JobContext
 from sfa.config import Config
+from sfa.jobs.kinds import JobKind
 from sfa.separation.registry import hub_dir
 
 LOCAL, LALALAI = "local", "lalalai"
@@ -52,7 +53,6 @@ def _lalalai(ctx: JobContext) -> dict[str, Any]:
 PERFORM = {LOCAL: _local, LALALAI: _lalalai}
 
 
-@performer("processing")
 def perform(ctx: JobContext) -> dict[str, Any]:
     return PERFORM[ctx.job.args["engine"]](ctx)
 
@@ -72,3 +72,14 @@ async def record(conn: Any, job: Any, config: Config) -> None:
     for stem in job.result["stems"]:
         await conn.execute(INSERT_STEM, job.track_id, job.id, stem["name"], job.result["model"], stem["path"],
                            stem["file_size"])
+
+
+PROCESSING_KIND = JobKind(
+    "processing",
+    queue="processing",
+    workers="workers_processing",
+    perform=perform,
+    prepare=prepare,
+    record=record,
+    pool=pool_for,
+)

@@ -56,7 +56,7 @@ RESTARTS: dict[Restart, Callable[[Exit], bool]] = {
 
 
 class Child(Protocol):
-    kind: str
+    type: str
     done: Any  # asyncio.Future[Exit]
 
     async def stop(self) -> None:
@@ -71,4 +71,4 @@ class ChildSpec:
     name: str
     start: Callable[[], Awaitable[Child]]
     restart: Restart = Restart.PERMANENT
-    kind: str = "actor"
+    type: str = "actor"

@@ -20,7 +20,7 @@ def _lines(node: dict[str, Any], lead: str, child_lead: str, root: bool) -> list
 
 
 def describe(node: dict[str, Any]) -> str:
-    parts = [node["name"], node["kind"]]
+    parts = [node["name"], node["type"]]
     if "strategy" in node:
         intensity = node["intensity"]
         parts.append(f"{node['strategy']} (max {intensity['max_restarts']} in {intensity['period_s']:g}s)")

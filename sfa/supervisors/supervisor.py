@@ -27,7 +27,7 @@ DEFAULT_INTENSITY = Intensity()
 class NeverStarted:
     """Stands for a child whose ``start`` raised: the supervisor treats that like an immediate crash."""
 
-    kind = "never_started"
+    type = "never_started"
 
 
 @dataclass(slots=True, eq=False)
@@ -45,7 +45,7 @@ def exit_of(done: asyncio.Future[Exit]) -> Exit:
 
 
 class Supervisor:
-    kind = "supervisor"
+    type = "supervisor"
 
     def __init__(self, name: str, children: Sequence[ChildSpec] = (), *,
                  strategy: Strategy = Strategy.ONE_FOR_ONE, intensity: Intensity = DEFAULT_INTENSITY) -> None:
@@ -106,7 +106,7 @@ class Supervisor:
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
         return {
-            "kind": self.kind, "pid": os.getpid(), "state": self.state,
+            "type": self.type, "pid": os.getpid(), "state": self.state,
             "mailbox_depth": 0 if self.done.done() else self.mailbox_depth(),
             "current_job": None, "uptime_s": round(now - self.started_at, 3),
             "strategy": str(self.strategy),
@@ -123,7 +123,7 @@ class Supervisor:
             slot.restarts.popleft()
         running = slot.state == "running" and not isinstance(slot.child, NeverStarted | None)
         status = slot.child.status() if running else {
-            "kind": slot.spec.kind, "pid": None, "state": slot.state, "mailbox_depth": 0, "current_job": None,
+            "type": slot.spec.type, "pid": None, "state": slot.state, "mailbox_depth": 0, "current_job": None,
             "uptime_s": None}
         return {"name": slot.spec.name, **status, "restart": str(slot.spec.restart),
                 "restarts": len(slot.restarts), "last_exit": slot.last_exit}

@@ -5,13 +5,12 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.pool import WorkerPool
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.tree import GPU_WORKER, JOB_WORKER
 from sfa.supervisors import Intensity, Supervisor
 from sfa.supervisors.supervisor import DEFAULT_INTENSITY
-from tests.actors import jobs  # noqa: F401  (registers the test job kinds)
+from tests.actors.jobs import PERFORMERS
 
 
 @pytest.fixture
@@ -24,13 +23,13 @@ async def bridge() -> AsyncIterator[ActorSystemBridge]:
 
 def job_pool(bridge: ActorSystemBridge, name: str = "download", workers: int = 3,
              intensity: Intensity = DEFAULT_INTENSITY) -> WorkerPool:
-    return WorkerPool(name, bridge, devices=["cpu"] * workers, actor_class=JOB_WORKER, worker_kind="job_worker",
-                      performers=PERFORMERS.freeze(), intensity=intensity)
+    return WorkerPool(name, bridge, devices=["cpu"] * workers, actor_class=JOB_WORKER, worker_type="job_worker",
+                      performers=PERFORMERS, intensity=intensity)
 
 
 def gpu_pool(bridge: ActorSystemBridge, devices: list[str]) -> WorkerPool:
-    return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_kind="gpu_worker",
-                      performers=PERFORMERS.freeze())
+    return WorkerPool("gpu", bridge, devices=devices, actor_class=GPU_WORKER, worker_type="gpu_worker",
+                      performers=PERFORMERS)
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""Job kinds the actor tests register: real performers that run in real worker processes.
+"""Performers the actor tests run in real worker processes, by job kind (``PERFORMERS``, which also holds
+the server's own).
 
 Each leaves evidence in files under ``args["dir"]`` (the test's tmp_path): ``<id>.started`` gets one
 line per attempt, ``<id>.result`` one line per completed attempt, so a test can prove a job completed
@@ -10,7 +11,10 @@ import signal
 import time
 from pathlib import Path
 
-from sfa.actors.performers import JobContext, PermanentError, performer
+from sfa.actors import ActorTree
+from sfa.actors.performers import JobContext, PermanentError
+from sfa.config import Config
+from sfa.job_kinds import JOB_KINDS
 
 
 def _append(path: Path, line: str) -> None:
@@ -18,7 +22,6 @@ def _append(path: Path, line: str) -> None:
         handle.write(line + "\n")
 
 
-@performer("test.sleep-then-return")
 def sleep_then_return(ctx: JobContext) -> dict:
     job, folder = ctx.job, Path(ctx.job.args["dir"])
     _append(folder / f"{job.job_id}.started", f"{job.attempt} {os.getpid()}")
@@ -29,23 +32,34 @@ def sleep_then_return(ctx: JobContext) -> dict:
     return {"job_id": job.job_id, "attempt": job.attempt, "pid": os.getpid(), "device": ctx.device}
 
 
-@performer("test.crash")
 def crash(ctx: JobContext) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-@performer("test.fail")
 def fail(ctx: JobContext) -> None:
     raise ValueError(f"failing on purpose ({ctx.job.args.get('why', 'no reason')})")
 
 
-@performer("test.reject")
 def reject(ctx: JobContext) -> None:
     raise PermanentError("this input can never work")
 
 
-@performer("test.count-loads")
 def count_loads(ctx: JobContext) -> int:
     """Stands for a model loaded once per worker: ``state`` survives between jobs on one worker."""
     ctx.state["jobs"] = ctx.state.get("jobs", 0) + 1
     return ctx.state["jobs"]
+
+
+def path(perform) -> str:
+    return f"{perform.__module__}:{perform.__qualname__}"
+
+
+# The server's performers and the test kinds above, by job kind.
+PERFORMERS = {**JOB_KINDS.performers(), "test.sleep-then-return": path(sleep_then_return),
+              "test.crash": path(crash), "test.fail": path(fail), "test.reject": path(reject),
+              "test.count-loads": path(count_loads)}
+
+
+def application_tree(config: Config) -> ActorTree:
+    """The server's supervision tree for ``config``, whose workers also perform the test kinds above."""
+    return ActorTree(config, JOB_KINDS.queues(config), PERFORMERS)

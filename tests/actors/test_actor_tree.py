@@ -12,6 +12,7 @@ from sfa.actors import ActorTree, RunJob, WorkerCrashed
 from sfa.config import Config
 from sfa.supervisors.control import SOCKET_NAME, ControlError, ask
 from sfa.supervisors.render import render
+from tests.actors.jobs import application_tree
 
 THESPIAN_OWN = 3  # the admin, its logger and the nursery
 
@@ -31,11 +32,11 @@ def nodes(tree: dict) -> dict[str, dict]:
     return found
 
 
-async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_sessions_and_stops_without_leftovers(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="2", SFA_WORKERS_PROCESSING="1",
+async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_presences_and_stops_without_leftovers(tmp_path):
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="2", SFA_WORKERS_PROCESSING="1",
                                        SFA_WORKERS_ANALYSIS="1")).start()
     try:
-        await tree.sessions.session("alice")
+        await tree.presences.presence("alice")
         snapshot = tree.snapshot()
         pids = [process.pid for process in tree.bridge.processes()]
         over_socket = await ask(tmp_path / "var" / SOCKET_NAME, "status")
@@ -43,19 +44,19 @@ async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_sessions_and_
         await tree.stop()
 
     root = snapshot["tree"]
-    assert (root["name"], root["kind"], root["strategy"], root["state"]) == ("root", "supervisor", "one_for_one",
+    assert (root["name"], root["type"], root["strategy"], root["state"]) == ("root", "supervisor", "one_for_one",
                                                                              "running")
-    assert [(child["name"], child["kind"], len(child["children"])) for child in root["children"]] == [
+    assert [(child["name"], child["type"], len(child["children"])) for child in root["children"]] == [
         ("download", "worker_pool", 2), ("processing", "worker_pool", 1), ("analysis", "worker_pool", 1),
-        ("gpu", "worker_pool", 1), ("sessions", "supervisor", 1)]
+        ("gpu", "worker_pool", 1), ("presences", "supervisor", 1)]
     gpu_worker = nodes(root)["gpu-1"]
-    assert (gpu_worker["kind"], gpu_worker["device"], gpu_worker["state"]) == ("gpu_worker", "cpu", "idle")
-    session = nodes(root)["session:alice"]
-    assert (session["kind"], session["restart"], session["mailbox_depth"]) == ("user_session", "transient", 0)
+    assert (gpu_worker["type"], gpu_worker["device"], gpu_worker["state"]) == ("gpu_worker", "cpu", "idle")
+    presence = nodes(root)["presence:alice"]
+    assert (presence["type"], presence["restart"], presence["mailbox_depth"]) == ("user_presence", "transient", 0)
     for worker in ("download-1", "download-2", "processing-1", "analysis-1", "gpu-1"):
         node = nodes(root)[worker]
         assert node["pid"] in pids and node["restarts"] == 0 and node["current_job"] is None
-        assert set(node) >= {"name", "kind", "pid", "state", "restarts", "mailbox_depth", "current_job", "uptime_s"}
+        assert set(node) >= {"name", "type", "pid", "state", "restarts", "mailbox_depth", "current_job", "uptime_s"}
     assert snapshot["actor_processes"] == len(pids) == THESPIAN_OWN + 5
     assert over_socket["tree"]["children"][0]["children"][0]["pid"] == root["children"][0]["children"][0]["pid"]
     assert live(pids) == []
@@ -63,7 +64,7 @@ async def test_the_tree_runs_configured_pools_a_cpu_gpu_worker_and_sessions_and_
 
 
 async def test_a_crash_loop_escalates_pool_then_root_and_the_status_tree_shows_it(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_MAX_RESTARTS="2",
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_MAX_RESTARTS="2",
                                        SFA_RESTART_PERIOD_S="60")).start()
     seen: list[dict] = []
     try:
@@ -93,7 +94,7 @@ async def test_a_crash_loop_escalates_pool_then_root_and_the_status_tree_shows_i
 
 
 async def test_the_control_socket_refuses_unknown_commands_and_status_without_a_server_is_an_error(tmp_path):
-    tree = await ActorTree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_WORKERS_PROCESSING="1",
+    tree = await application_tree(tree_config(tmp_path, SFA_WORKERS_DOWNLOAD="1", SFA_WORKERS_PROCESSING="1",
                                        SFA_WORKERS_ANALYSIS="1")).start()
     try:
         with pytest.raises(ControlError, match="unknown command 'reboot'; this server answers status"):

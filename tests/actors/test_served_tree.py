@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from sfa.actors.system import session_processes
+from sfa.actors.system import processes_in
 from sfa.supervisors.control import SOCKET_NAME, ask
 from tests import processes
 from tests.conftest import free_port
@@ -73,8 +73,8 @@ def test_status_a_sigtermed_worker_and_a_sigtermed_server_leave_no_actor_process
     try:
         snapshot = status_json(tmp_path)
         text = status(tmp_path)
-        session = snapshot["actor_session"]
-        actor_pids = {process.pid for process in session_processes(session)}
+        sid = snapshot["actor_sid"]
+        actor_pids = {process.pid for process in processes_in(sid)}
         victim = worker(snapshot["tree"], "download-2")["pid"]
 
         os.kill(victim, signal.SIGTERM)
@@ -84,7 +84,7 @@ def test_status_a_sigtermed_worker_and_a_sigtermed_server_leave_no_actor_process
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        left = [process.pid for process in session_processes(session)]
+        left = [process.pid for process in processes_in(sid)]
     finally:
         proc.kill()
 
@@ -110,11 +110,11 @@ def test_status_without_a_running_server_says_so(tmp_path):
 def test_a_killed_server_takes_its_actor_processes_with_it(tmp_path, database_url):
     proc = launch(tmp_path, free_port(), DATABASE_URL=database_url)
     try:
-        session = control_status(tmp_path)["actor_session"]
-        assert len(session_processes(session)) == DEFAULT_ACTOR_PROCESSES
+        sid = control_status(tmp_path)["actor_sid"]
+        assert len(processes_in(sid)) == DEFAULT_ACTOR_PROCESSES
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        wait_for(lambda: session_processes(session) == [], timeout=5)
+        wait_for(lambda: processes_in(sid) == [], timeout=5)
     finally:
         proc.kill()
 
@@ -133,12 +133,12 @@ def test_a_served_tree_listens_on_nothing_but_its_http_port(tmp_path):
     port = free_port()
     proc = launch(tmp_path, port)
     try:
-        session = control_status(tmp_path)["actor_session"]
+        sid = control_status(tmp_path)["actor_sid"]
         server = psutil.Process(proc.pid)
-        processes = [server, *server.children(recursive=True), *session_processes(session),
+        processes = [server, *server.children(recursive=True), *processes_in(sid),
                      *postgres_processes(tmp_path / "var" / "pg")]
         found = listeners(processes)
-        actor_processes = len(session_processes(session))
+        actor_processes = len(processes_in(sid))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

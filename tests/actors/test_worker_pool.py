@@ -103,13 +103,11 @@ async def test_the_crashed_job_raises_worker_crashed_and_the_status_counts_the_r
     assert worker["state"] == "idle"
 
 
-async def test_a_raising_performer_fails_the_job_and_the_worker_lives_on(bridge):
+async def test_a_rejected_job_fails_for_good_and_the_worker_lives_on(bridge):
     pool = job_pool(bridge, workers=1)
     tree = await Supervisor("root", [pool.spec()]).start()
     try:
         [pid] = worker_pids(tree, "download")
-        with pytest.raises(JobError) as retryable:
-            await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
         with pytest.raises(JobError) as permanent:
             await pool.run(RunJob(5, "test.reject", 1, {}))
         with pytest.raises(JobError) as unknown:
@@ -118,11 +116,27 @@ async def test_a_raising_performer_fails_the_job_and_the_worker_lives_on(bridge)
     finally:
         await tree.stop()
 
-    assert (retryable.value.error, retryable.value.retryable) == (
-        "ValueError: failing on purpose (disk full)", True)
     assert (permanent.value.error, permanent.value.retryable) == ("this input can never work", False)
     assert (unknown.value.error, unknown.value.retryable) == ("no performer for job kind 'no-such-kind'", False)
     assert after == [pid]
+
+
+async def test_a_bug_in_a_performer_fails_the_job_then_crashes_the_worker_and_the_supervisor_counts_it(bridge):
+    pool = job_pool(bridge, workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    try:
+        [pid] = worker_pids(tree, "download")
+        with pytest.raises(JobError) as bug:
+            await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
+        await until(lambda: worker_pids(tree, "download")[0] not in (None, pid))
+        [worker] = tree.snapshot()["children"][0]["children"]
+        after = await pool.run(RunJob(7, "test.count-loads", 1, {}))
+    finally:
+        await tree.stop()
+
+    assert (bug.value.error, bug.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
+    assert worker["restarts"] == 1 and worker["last_exit"] == f"process {pid} exited"
+    assert after == 1
 
 
 async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(bridge, tmp_path):
@@ -141,7 +155,7 @@ async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(b
         await tree.stop()
 
     assert status["mailbox_depth"] == 2
-    assert status["children"][0]["current_job"] == 1 and status["children"][0]["kind"] == "gpu_worker"
+    assert status["children"][0]["current_job"] == 1 and status["children"][0]["type"] == "gpu_worker"
     assert isinstance(outcomes[0], WorkerCrashed)
     assert [outcome["job_id"] for outcome in outcomes[1:]] == [2, 3]
     assert {outcome["pid"] for outcome in outcomes[1:]} != {victim}

@@ -3,6 +3,7 @@ through the durable queue, read back in the contract's shapes, and copied onto t
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import AsyncIterator
 
@@ -130,6 +131,21 @@ async def test_a_broken_file_fails_its_job_readably_and_the_worker_carries_on(cl
     assert failed.error == "cannot analyse this track: cannot decode original.wav: Format not recognised."
     assert "died" not in failed.error
     assert done.result["key"] == "A minor"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="needs a host without CuPy")
+async def test_the_configured_dsp_backend_reaches_the_worker(client, database, config, make_account):
+    account = await make_account()
+    track = await upload(client, account, song())
+    async with supervised_pool(lambda bridge: job_pool(bridge, "analysis", workers=1)) as pool, \
+            running_queue(database, config.replace(queue_poll_s=0.05, dsp_backend="cupy"), {"analysis": pool},
+                          {"analysis": 1}):
+        failed = await wait_for_state(database, (await analyze(client, account, track["id"]))["job_id"], "failed",
+                                      timeout=60)
+
+    assert failed.attempt == 1
+    assert failed.error == ("analysis is unavailable on this server: the cupy DSP backend needs CuPy, which is "
+                            "not installed")
 
 
 @pytest.mark.parametrize(("body", "details"), [

@@ -64,7 +64,7 @@ def test_feature_groups_select_keys() -> None:
     result = dsp.analyze(song(seconds=4.0), SR, features=["energy"])
     assert set(result) == {"duration", "sample_rate", "energy", "energy_peak"}
     assert set(dsp.analyze(song(seconds=4.0), SR, features="all")) >= {"tempo", "key", "features", "beats"}
-    with pytest.raises(ValueError, match="unknown features"):
+    with pytest.raises(dsp.ParameterError, match="unknown features"):
         dsp.analyze(song(seconds=1.0), SR, features=["loudness"])
 
 
@@ -136,13 +136,13 @@ def test_pure_tone(xp) -> None:
 def test_non_finite_samples_are_rejected(tmp_path: Path, bad: float) -> None:
     y = song(seconds=2.0)
     y[1000] = bad
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(dsp.ParameterError, match="NaN or infinite"):
         dsp.analyze(y, SR)
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(dsp.ParameterError, match="NaN or infinite"):
         dsp.rms(y=y)
     path = tmp_path / "bad.wav"
     soundfile.write(path, y, SR, subtype="FLOAT")
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(dsp.ParameterError, match="NaN or infinite"):
         dsp.analyze_file(path)
 
 
@@ -164,11 +164,11 @@ def test_missing_file_raises_audio_decode_error(tmp_path: Path) -> None:
 
 
 def test_empty_audio_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="at least one sample"):
+    with pytest.raises(dsp.ParameterError, match="at least one sample"):
         dsp.analyze(np.zeros(0, dtype=np.float32), SR)
     path = tmp_path / "empty.wav"
     soundfile.write(path, np.zeros(0, dtype=np.float32), SR)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(dsp.ParameterError, match="empty"):
         dsp.analyze_file(path)
 
 

@@ -34,5 +34,5 @@ def test_key_names_use_sharps() -> None:
 
 def test_flat_profile_has_no_key() -> None:
     assert dsp.key_from_profile(np.zeros(12)) == (None, 0.0)
-    with pytest.raises(ValueError, match="12"):
+    with pytest.raises(dsp.ParameterError, match="12"):
         dsp.key_from_profile(np.ones(7))

@@ -14,6 +14,7 @@ import pytest
 from sfa.actors import WorkerPool
 from sfa.config import Config
 from sfa.db import Database
+from sfa.job_kinds import JOB_KINDS
 from sfa.jobs import Execute, Job, JobFailure, JobQueue, inline_executor, pool_executor, store
 from sfa.jobs.store import NewJob
 
@@ -79,7 +80,7 @@ async def start_queue(database: Database, queue_config: Config, behaviours: Beha
 
     async def start(concurrency: dict[str, int], execute: Execute | None = None, **kwargs: Any) -> JobQueue:
         execute = execute or inline_executor({"analysis": behaviours.perform})
-        queue = await JobQueue(database, queue_config, execute, concurrency, **kwargs).start()
+        queue = await JobQueue(database, queue_config, execute, concurrency, kinds=JOB_KINDS, **kwargs).start()
         started.append(queue)
         return queue
 
@@ -94,7 +95,8 @@ def add_job(database: Database, make_account) -> Callable[..., Awaitable[Job]]:
                   track_id: int | None = None) -> Job:
         user_id = user_id or (await make_account()).user.id
         async with database.pool.acquire() as conn:
-            job, _ = await store.insert(conn, NewJob(user_id, "analysis", queue, args, track_id, max_attempts))
+            new = NewJob(user_id, "analysis", queue, "processing", args, track_id, max_attempts)
+            job, _ = await store.insert(conn, new)
         return job
 
     return add
@@ -115,7 +117,7 @@ async def wait_for_state(database: Database, job_id: int, *states: str, timeout:
 async def running_queue(database: Database, config: Config, pools: Mapping[str, WorkerPool],
                         concurrency: dict[str, int]) -> AsyncIterator[JobQueue]:
     """The durable queue handing its jobs to real worker pools, stopped on the way out."""
-    queue = await JobQueue(database, config, pool_executor(pools), concurrency).start()
+    queue = await JobQueue(database, config, pool_executor(pools, JOB_KINDS), concurrency, kinds=JOB_KINDS).start()
     try:
         yield queue
     finally:

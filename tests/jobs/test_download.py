@@ -14,7 +14,9 @@ from aiohttp.test_utils import TestServer
 
 from sfa.actors import WorkerPool
 from sfa.config import Config
+from sfa.integrations.downloader.job import DOWNLOAD_KIND
 from sfa.integrations.downloader.ytdlp import ffmpeg_available
+from sfa.job_kinds import JOB_KINDS
 from sfa.jobs import JobQueue, enqueue, pool_executor
 from sfa.tracks.store import create_track
 from sfa.web import make_app
@@ -116,7 +118,7 @@ async def download_pool() -> AsyncIterator[WorkerPool]:
 
 
 def download_queue_on(pool: WorkerPool, config: Config, database) -> JobQueue:
-    return JobQueue(database, config, pool_executor({"download": pool}), {"download": 1})
+    return JobQueue(database, config, pool_executor({"download": pool}, JOB_KINDS), {"download": 1}, kinds=JOB_KINDS)
 
 
 @pytest.fixture
@@ -267,10 +269,10 @@ async def test_a_spotify_track_is_found_by_a_search_matching_artist_title_and_le
     account = await make_account()
     async with database.pool.acquire() as conn:
         track = await create_track(conn, account.user.id, title="Neon", artist="The Synths", source="spotify")
-        good, _ = await enqueue(conn, user_id=account.user.id, kind="download", track_id=track.id, args={
+        good, _ = await enqueue(conn, DOWNLOAD_KIND, user_id=account.user.id, track_id=track.id, args={
             "url": "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC", "quality": "lossless",
             "spotify": {"title": "Neon", "artists": ["The Synths"], "duration_ms": 2400}})
-        missing, _ = await enqueue(conn, user_id=account.user.id, kind="download", track_id=track.id, args={
+        missing, _ = await enqueue(conn, DOWNLOAD_KIND, user_id=account.user.id, track_id=track.id, args={
             "url": "spotify:track:4uLU6hMCjMI75M1A2tKUQC", "quality": "lossless",
             "spotify": {"title": "Neon", "artists": ["The Synths"], "duration_ms": 60_000}})
     queue = await download_queue_on(download_pool, config, database).start()

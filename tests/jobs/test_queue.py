@@ -128,14 +128,14 @@ async def test_no_duplicate_pending_job_for_the_same_track_kind_and_args(databas
     account = await make_account()
     track_id = await database.pool.fetchval(
         "INSERT INTO tracks (user_id, title, source) VALUES ($1, 't', 'upload') RETURNING id", account.user.id)
-    new = NewJob(account.user.id, "analysis", queue_name, {"features": ["all"], "b": 1}, track_id)
+    new = NewJob(account.user.id, "analysis", queue_name, "processing", {"features": ["all"], "b": 1}, track_id)
     async with database.pool.acquire() as conn:
         first, created = await store.insert(conn, new)
         assert created
-        twin, created = await store.insert(conn, NewJob(account.user.id, "analysis", queue_name,
+        twin, created = await store.insert(conn, NewJob(account.user.id, "analysis", queue_name, "processing",
                                                          {"b": 1, "features": ["all"]}, track_id))
         assert (twin.id, created) == (first.id, False)
-        other, created = await store.insert(conn, NewJob(account.user.id, "analysis", queue_name,
+        other, created = await store.insert(conn, NewJob(account.user.id, "analysis", queue_name, "processing",
                                                           {"features": ["tempo"]}, track_id))
         assert created and other.id != first.id
         await store.claim(conn, queue_name, 10, "node")

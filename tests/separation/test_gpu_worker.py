@@ -11,9 +11,9 @@ import pytest
 import soundfile
 
 from sfa.actors import JobProgress, RunJob, WorkerPool
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.tree import GPU_WORKER
+from sfa.job_kinds import JOB_KINDS
 from sfa.separation.registry import MODELS
 from sfa.supervisors import Supervisor
 from tests.actors.test_worker_pool import worker_pids
@@ -25,8 +25,8 @@ RATE = 8000
 @pytest.fixture
 async def gpu_pool() -> AsyncIterator[tuple[WorkerPool, Supervisor]]:
     bridge = await ActorSystemBridge(log_level="error").start()
-    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
-                      performers=PERFORMERS.freeze(), slots=2)
+    pool = WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_type="gpu_worker",
+                      performers=JOB_KINDS.performers(), slots=2)
     tree = await Supervisor("root", [pool.spec()]).start()
     yield pool, tree
     await tree.stop()

@@ -14,10 +14,10 @@ import soundfile
 from aiohttp import FormData
 
 from sfa.actors import WorkerPool
-from sfa.actors.performers import PERFORMERS
 from sfa.actors.system import ActorSystemBridge
 from sfa.actors.tree import GPU_WORKER
 from sfa.config import Config
+from sfa.job_kinds import JOB_KINDS
 from sfa.separation.registry import MODELS
 from tests.actors.conftest import supervised_pool
 from tests.jobs.conftest import running_queue, wait_for_state
@@ -39,8 +39,8 @@ async def gpu_queue(config: Config, database, tmp_path, monkeypatch) -> AsyncIte
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     seed_checkpoint(tmp_path / "torch" / "hub", MODELS["htdemucs"].files[0], htdemucs())
     def two_slot_gpu_pool(bridge: ActorSystemBridge) -> WorkerPool:
-        return WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_kind="gpu_worker",
-                          performers=PERFORMERS.freeze(), slots=2)
+        return WorkerPool("gpu", bridge, devices=["cpu"], actor_class=GPU_WORKER, worker_type="gpu_worker",
+                          performers=JOB_KINDS.performers(), slots=2)
 
     async with supervised_pool(two_slot_gpu_pool) as pool, \
             running_queue(database, config.replace(queue_poll_s=0.05, separation_segment_s=1.0), {"gpu": pool},

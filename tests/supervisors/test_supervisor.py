@@ -12,7 +12,7 @@ from sfa.supervisors import SHUTDOWN, ChildSpec, Intensity, Restart, Strategy, S
 class Worker(InLoopActor):
     """Crashes on ``"boom"``; with ``idle_s`` it ends normally once left alone that long."""
 
-    kind = "test_worker"
+    type = "test_worker"
 
     async def handle(self, message):
         match message:
@@ -38,7 +38,7 @@ class Journal:
             worker.done.add_done_callback(lambda done: self.events.append(f"end {name} {done.result().reason}"))
             return worker
 
-        return ChildSpec(name, start, restart, kind=Worker.kind)
+        return ChildSpec(name, start, restart, type=Worker.type)
 
 
 async def until(predicate, timeout: float = 5.0):
@@ -119,7 +119,7 @@ async def test_past_its_intensity_a_supervisor_stops_its_children_and_escalates_
         return await Supervisor("inner", [journal.spec("a"), journal.spec("b")],
                                 intensity=Intensity(max_restarts=2, period_s=10)).start()
 
-    root = await Supervisor("root", [ChildSpec("inner", start_inner, kind="supervisor")],
+    root = await Supervisor("root", [ChildSpec("inner", start_inner, type="supervisor")],
                             intensity=Intensity(max_restarts=5, period_s=10)).start()
     first = root.child("inner")
     await crash(first, "b")
@@ -135,7 +135,7 @@ async def test_past_its_intensity_a_supervisor_stops_its_children_and_escalates_
     assert first.state == "escalated"
     assert "end a shutdown" in journal.events
     [inner] = tree["children"]
-    assert inner["kind"] == "supervisor" and inner["state"] == "running"
+    assert inner["type"] == "supervisor" and inner["state"] == "running"
     assert inner["restarts"] == 1
     assert inner["last_exit"] == exit.reason
     assert [child["name"] for child in inner["children"]] == ["a", "b"]

@@ -22,12 +22,12 @@ async def test_an_admin_reads_the_live_tree(client, make_account, tree):
     assert body["actor_base"] == "multiprocQueueBase"
     assert body["actor_processes"] == 3 + 4
     root = body["tree"]
-    assert (root["name"], root["kind"], root["strategy"], root["state"]) == ("root", "supervisor", "one_for_one",
+    assert (root["name"], root["type"], root["strategy"], root["state"]) == ("root", "supervisor", "one_for_one",
                                                                              "running")
-    assert [child["name"] for child in root["children"]] == ["download", "processing", "analysis", "gpu", "sessions"]
+    assert [child["name"] for child in root["children"]] == ["download", "processing", "analysis", "gpu", "presences"]
     [download_1] = root["children"][0]["children"]
     assert download_1 | {"pid": 0, "uptime_s": 0} == {
-        "name": "download-1", "kind": "job_worker", "pid": 0, "state": "idle", "device": "cpu",
+        "name": "download-1", "type": "job_worker", "pid": 0, "state": "idle", "device": "cpu",
         "mailbox_depth": 0, "current_job": None, "current_jobs": [], "uptime_s": 0, "restart": "permanent",
         "restarts": 0, "last_exit": None}
     assert download_1["pid"] in {process.pid for process in tree.bridge.processes()}

@@ -20,6 +20,7 @@ from aiohttp import FormData
 
 from sfa.accounts import at_least, revoke_api_token
 from sfa.jobs import enqueue
+from sfa.separation.job import PROCESSING_KIND
 from tests.tracks.audio import audio_bytes
 
 PREFIXES = ("/api/", "/export/", "/files/")
@@ -157,7 +158,7 @@ async def callers(client, database, config, make_account):
     conversation = await created(await client.post("/api/agents/conversations", headers=owner))
     # Separation needs the pro role, which the owner lacks: its job is queued as the pro route would.
     async with database.pool.acquire() as conn:
-        processing, _ = await enqueue(conn, user_id=accounts["user"].user.id, kind="processing",
+        processing, _ = await enqueue(conn, PROCESSING_KIND, user_id=accounts["user"].user.id,
                                       track_id=track["id"], args={"path": track["file_url"].removeprefix("/files/"),
                                                                   "model": "htdemucs", "engine": "local"})
     ids = {"track": track["id"], "stem": stem, "job": download["job_id"], "download_job": download["job_id"],

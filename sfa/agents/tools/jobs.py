@@ -11,10 +11,11 @@ import time
 
 from sfa.accounts.roles import at_least
 from sfa.agents.tools.base import Result, Tool, ToolContext, track_id_parameter
+from sfa.analysis.job import ANALYSIS_KIND
 from sfa.integrations.downloader import DEFAULT_QUALITY, QUALITIES
 from sfa.jobs import Job, get_job
 from sfa.separation import DEFAULT_MODEL, MODELS
-from sfa.separation.job import ENGINES
+from sfa.separation.job import ENGINES, PROCESSING_KIND
 from sfa.web.api.analysis import analysis_request
 from sfa.web.api.download import download_request, start_download
 from sfa.web.api.processing import separation_request
@@ -40,7 +41,7 @@ def started(job: Job) -> Result:
 async def start_analysis(context: ToolContext, track_id: int) -> Result:
     track_id, features = analysis_request({"track_id": track_id})
     _heavy(context)
-    return started(await start_track_job(context.app, context.user.id, track_id, "analysis",
+    return started(await start_track_job(context.app, context.user.id, track_id, ANALYSIS_KIND,
                                          {"features": features}))
 
 
@@ -51,7 +52,7 @@ async def start_separation(context: ToolContext, track_id: int, model: str = DEF
     track_id, model, engine = separation_request({"track_id": track_id, "model": model, "engine": engine},
                                                  context.app[CONFIG].lalalai_key is not None)
     _heavy(context)
-    job = await start_track_job(context.app, context.user.id, track_id, "processing",
+    job = await start_track_job(context.app, context.user.id, track_id, PROCESSING_KIND,
                                 {"model": model, "engine": engine})
     return started(job) | {"model": model, "engine": engine}
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sfa.actors.performers import JobContext, performer
+from sfa.actors.performers import JobContext
 from sfa.config import Config
 from sfa.integrations.downloader.base import (
     DEFAULT_QUALITY,
@@ -24,6 +24,7 @@ from sfa.integrations.downloader.base import (
     Unsupported,
 )
 from sfa.integrations.downloader.registry import backends_for
+from sfa.jobs.kinds import JobKind
 from sfa.tracks.audio import NotAudio, probe
 from sfa.tracks.files import original_path, promote, temp_path
 from sfa.tracks.store import set_track_file
@@ -33,7 +34,6 @@ MIB = 1 << 20
 TRANSFER_SHARE = 0.9
 
 
-@performer("download")
 def perform(ctx: JobContext) -> dict[str, Any]:
     args = ctx.job.args
     data_dir, track_id = Path(args["data_dir"]), int(args["track_id"])
@@ -86,3 +86,14 @@ async def record(conn: Any, job: Any, config: Config) -> None:
         await set_track_file(conn, job.track_id, path=result["output_path"], format=result["format"],
                              file_size=result["file_size"], duration_s=result["duration"],
                              sample_rate=result["sample_rate"], channels=result["channels"])
+
+
+DOWNLOAD_KIND = JobKind(
+    "download",
+    queue="download",
+    workers="workers_download",
+    perform=perform,
+    prepare=prepare,
+    record=record,
+    running_status="downloading",
+)

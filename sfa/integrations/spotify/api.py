@@ -60,11 +60,11 @@ class SpotifyApi:
                  cache: MetadataCache) -> None:
         self._session, self.base_url, self._token, self._cache = session, base_url.rstrip("/"), token, cache
 
-    async def search(self, query: str, kind: str, *, limit: int, offset: int) -> tuple[list[dict], int]:
-        """One page of ``kind`` results and Spotify's total count."""
-        answer = await self._get("/search", {"q": query, "type": kind, "limit": limit, "offset": offset})
-        page = answer.get(f"{kind}s") or {}
-        shape = metadata.SEARCH_TYPES[kind]
+    async def search(self, query: str, type_: str, *, limit: int, offset: int) -> tuple[list[dict], int]:
+        """One page of ``type_`` results and Spotify's total count."""
+        answer = await self._get("/search", {"q": query, "type": type_, "limit": limit, "offset": offset})
+        page = answer.get(f"{type_}s") or {}
+        shape = metadata.SEARCH_TYPES[type_]
         return [shape(item) for item in page.get("items", []) if item], int(page.get("total", 0))
 
     async def track(self, spotify_id: str) -> dict[str, Any]:
@@ -101,10 +101,10 @@ class SpotifyApi:
 
     async def fetch(self, ref: SpotifyRef) -> dict[str, Any]:
         """What ``/api/spotify/fetch`` answers: ``type`` and ``track``, or the album or playlist with ``tracks``."""
-        if ref.kind == "track":
+        if ref.type == "track":
             return {"type": "track", "track": await self.track(ref.id)}
-        found = await (self.album(ref.id) if ref.kind == "album" else self.playlist(ref.id))
-        return {"type": ref.kind, ref.kind: {k: v for k, v in found.items() if k != "tracks"},
+        found = await (self.album(ref.id) if ref.type == "album" else self.playlist(ref.id))
+        return {"type": ref.type, ref.type: {k: v for k, v in found.items() if k != "tracks"},
                 "tracks": found["tracks"]}
 
     async def me(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from pypika import PostgreSQLQuery, Table
 from pypika.terms import Parameter
 
+from sfa.integrations.downloader.job import DOWNLOAD_KIND
 from sfa.jobs import enqueue
 from sfa.tracks.store import create_track
 
@@ -56,7 +57,7 @@ async def import_tracks(conn, user_id: int, found: list[dict[str, Any]], *, qual
             track_id, path = existing[track["spotify_id"]]
         job_id = None
         if path is None:
-            job, _ = await enqueue(conn, user_id=user_id, kind="download", track_id=track_id,
+            job, _ = await enqueue(conn, DOWNLOAD_KIND, user_id=user_id, track_id=track_id,
                                    args=download_args(track, quality), max_attempts=max_attempts)
             job_id = job.id
         imported.append(track | {"track_id": track_id, "job_id": job_id, "created": created})

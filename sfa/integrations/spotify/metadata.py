@@ -1,4 +1,4 @@
-"""Spotify's JSON objects reduced to what SFA keeps: one shape per kind, the same whichever call gave it."""
+"""Spotify's JSON objects reduced to what SFA keeps: one shape per type, the same whichever call gave it."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from sfa.integrations.spotify.errors import InvalidSpotifyUrl
 
-KINDS = ("track", "album", "playlist")
+TYPES = ("track", "album", "playlist")
 HOSTS = ("open.spotify.com", "play.spotify.com")
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 LOCALE = re.compile(r"^intl-[a-z]{2}(-[a-z]{2})?$", re.IGNORECASE)
@@ -20,16 +20,16 @@ ACCEPTED = ("must be a Spotify track, album or playlist link (https://open.spoti
 
 @dataclass(frozen=True, slots=True)
 class SpotifyRef:
-    kind: str
+    type: str
     id: str
 
     @property
     def url(self) -> str:
-        return f"https://open.spotify.com/{self.kind}/{self.id}"
+        return f"https://open.spotify.com/{self.type}/{self.id}"
 
     @property
     def uri(self) -> str:
-        return f"spotify:{self.kind}:{self.id}"
+        return f"spotify:{self.type}:{self.id}"
 
 
 def parse_spotify_url(text: object) -> SpotifyRef:
@@ -52,7 +52,7 @@ def parse_spotify_url(text: object) -> SpotifyRef:
             parts = parts[1:]
         if parts[:1] == ["user"] and len(parts) >= 4:
             parts = parts[2:]
-    if len(parts) != 2 or parts[0] not in KINDS or not SPOTIFY_ID.match(parts[1]):
+    if len(parts) != 2 or parts[0] not in TYPES or not SPOTIFY_ID.match(parts[1]):
         raise InvalidSpotifyUrl(ACCEPTED)
     return SpotifyRef(parts[0], parts[1])
 

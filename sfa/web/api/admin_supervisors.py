@@ -1,6 +1,6 @@
 """``GET /api/admin/supervisors``: the live supervision tree, for operators (admin or higher).
 
-The same snapshot ``python3 run.py status`` prints: for each node its name, kind, strategy and intensity;
+The same snapshot ``python3 run.py status`` prints: for each node its name, type, strategy and intensity;
 for each child its pid, state, restarts within the window, mailbox depth, current job id and uptime.
 """
 

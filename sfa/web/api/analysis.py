@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sfa.analysis.job import feature_groups
+from sfa.analysis.job import ANALYSIS_KIND, feature_groups
 from sfa.dsp import FEATURE_GROUPS
 from sfa.jobs import get_job
 from sfa.tracks.store import fetch_track, latest_analysis
@@ -47,7 +47,7 @@ def analysis_request(body: dict[str, Any]) -> tuple[int, list[str]]:
 async def analyze(request: web.Request) -> web.Response:
     user = await current_user(request)
     track_id, features = analysis_request(await json_body(request))
-    job = await start_track_job(request.app, user.id, track_id, "analysis", {"features": features})
+    job = await start_track_job(request.app, user.id, track_id, ANALYSIS_KIND, {"features": features})
     return data({"job_id": job.id, "track_id": job.track_id, "status": job.status}, status=201)
 
 

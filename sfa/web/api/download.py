@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 from aiohttp import web
 
 from sfa.integrations.downloader import DEFAULT_QUALITY, QUALITIES
+from sfa.integrations.downloader.job import DOWNLOAD_KIND
 from sfa.jobs import Job, enqueue, get_job
 from sfa.tracks.store import create_track
 from sfa.web.auth import current_user
@@ -53,7 +54,7 @@ async def start_download(app: web.Application, user_id: int, url: str, quality: 
     """Create the track a download fills and its job, together."""
     async with app[DATABASE].pool.acquire() as conn, conn.transaction():
         track = await create_track(conn, user_id, title=_title(url), artist=None, source="url", source_url=url)
-        job, _ = await enqueue(conn, user_id=user_id, kind="download", track_id=track.id,
+        job, _ = await enqueue(conn, DOWNLOAD_KIND, user_id=user_id, track_id=track.id,
                                args={"url": url, "quality": quality}, max_attempts=app[CONFIG].queue_max_attempts)
     return job
 

@@ -10,7 +10,7 @@ from pypika.terms import Parameter
 
 from sfa.jobs import get_job
 from sfa.separation import DEFAULT_MODEL, MODELS, hub_dir
-from sfa.separation.job import ENGINES, LALALAI
+from sfa.separation.job import ENGINES, LALALAI, PROCESSING_KIND
 from sfa.tracks.store import STEM_COLUMNS, Stem
 from sfa.web.api.track_jobs import start_track_job
 from sfa.web.auth import current_user, require_role
@@ -65,7 +65,7 @@ async def separate(request: web.Request) -> web.Response:
     user = await current_user(request)
     config = request.app[CONFIG]
     track_id, model, engine = separation_request(await json_body(request), config.lalalai_key is not None)
-    job = await start_track_job(request.app, user.id, track_id, "processing", {"model": model, "engine": engine})
+    job = await start_track_job(request.app, user.id, track_id, PROCESSING_KIND, {"model": model, "engine": engine})
     return data({"job_id": job.id, "track_id": job.track_id, "model": model, "engine": engine,
                  "status": job.status}, status=201)
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from sfa.jobs import Job, enqueue
+from sfa.jobs import Job, JobKind, enqueue
 from sfa.tracks.store import fetch_track
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE
 
 
-async def start_track_job(app: web.Application, user_id: int, track_id: int, kind: str,
+async def start_track_job(app: web.Application, user_id: int, track_id: int, kind: JobKind,
                           args: dict[str, Any]) -> Job:
     """Enqueue ``kind`` on the track, its file's path added to ``args``: 404 when the track is not the
     caller's, 422 while its audio has not arrived (a download still running)."""
@@ -22,7 +22,7 @@ async def start_track_job(app: web.Application, user_id: int, track_id: int, kin
             raise NotFound("track not found")
         if track.path is None:
             raise ValidationFailed({"track_id": ["has no audio yet: wait for its download to complete"]})
-        job, _ = await enqueue(conn, user_id=user_id, kind=kind, track_id=track.id,
+        job, _ = await enqueue(conn, kind, user_id=user_id, track_id=track.id,
                                args={"path": track.path, **args},
                                max_attempts=app[CONFIG].queue_max_attempts)
     return job

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sfa.accounts.roles import ALIASES, ROLES, STATUSES
 from sfa.dsp import FEATURE_GROUPS
-from sfa.jobs.states import QUEUES, STATES, client_status
+from sfa.job_kinds import JOB_KINDS
+from sfa.jobs.states import CLIENT_STATUSES, STATES
 from sfa.separation import MODELS
 from sfa.separation.job import ENGINES
 from sfa.tracks.metadata import BPM_RANGE, KEYS, MAX_TAG, MAX_TAGS, MAX_TITLE
@@ -29,7 +30,7 @@ from sfa.web.openapi.schema import (
 ID = integer(1, 2**63 - 1)
 COUNT = integer(0)
 PROGRESS = integer(0, 100)
-JOB_STATUS = enum(dict.fromkeys(client_status(state, kind) for state in STATES for kind in QUEUES))
+JOB_STATUS = enum(CLIENT_STATUSES)
 
 ERROR_FIELDS = {"error": STRING, "code": string(pattern="^[A-Z][A-Z0-9_]*$")}
 ERROR = component("Error", obj(ERROR_FIELDS))
@@ -73,7 +74,7 @@ TRACK_DETAIL = component("TrackDetail", obj(TRACK_FIELDS | {"stems": array(STEM)
                                                              "analysis": nullable(ANALYSIS_SUMMARY)}))
 
 JOB = component("Job", obj({
-    "id": ID, "kind": enum(QUEUES), "job_type": enum(QUEUES), "queue": STRING, "status": JOB_STATUS,
+    "id": ID, "kind": enum(JOB_KINDS), "job_type": enum(JOB_KINDS), "queue": STRING, "status": JOB_STATUS,
     "progress": PROGRESS, "message": STRING, "track_id": nullable(ID), "args": {"type": "object"},
     "attempts": COUNT, "max_attempts": integer(1), "error": nullable(STRING), "errors": array({"type": "object"}),
     "result": ANY, "scheduled_at": TIMESTAMP, "inserted_at": TIMESTAMP, "started_at": nullable(TIMESTAMP),
@@ -109,5 +110,5 @@ QUEUE_OVERVIEW = component("QueueOverview", obj({
     "queues": {"type": "object", "additionalProperties": QUEUE_STATS},
     "totals": obj({state: COUNT for state in STATES}), "completed_last_minute": COUNT}))
 SUPERVISION_TREE = component("SupervisionTree", obj({
-    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_session": nullable(INTEGER),
+    "actor_base": STRING, "admin_port": nullable(INTEGER), "actor_sid": nullable(INTEGER),
     "actor_processes": COUNT, "tree": {"type": "object", "description": "the root supervisor, children nested"}}))

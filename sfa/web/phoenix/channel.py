@@ -18,7 +18,7 @@ from sfa.web.phoenix.message import Message, Outgoing, Payload
 
 if TYPE_CHECKING:
     from sfa.accounts import User
-    from sfa.actors.session import UserSession
+    from sfa.actors.presence import UserPresence
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class SocketContext:
     user: User
     database: Database
     pubsub: PubSub
-    session: UserSession | None = None
+    presence: UserPresence | None = None
 
 
 def handles(event: str) -> Callable[[Handler], Handler]:

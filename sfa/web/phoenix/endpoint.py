@@ -79,8 +79,8 @@ class PhoenixEndpoint:
             log.info("socket refused: not authenticated")
             return None
         tree = request.app.get(ACTOR_TREE)
-        session = None if tree is None else await tree.sessions.session(f"user:{user.id}")
-        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub, session),
+        presence = None if tree is None else await tree.presences.presence(f"user:{user.id}")
+        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub, presence),
                                limits or self.limits)
         self.sockets.add(socket)
 

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sfa.actors.session import Subscribe, Unsubscribe
+from sfa.actors.presence import Joined, Left
 from sfa.web.phoenix.channel import SocketContext
 from sfa.web.phoenix.channel_server import ChannelExited, ChannelServer
 from sfa.web.phoenix.message import InvalidMessage, Message, Outgoing, Reply
@@ -129,7 +129,7 @@ class PhoenixSocket:
         finally:
             self._inbox_room.set()
             for topic in self._channels:
-                self._tell_session(Unsubscribe(topic))
+                self._tell_presence(Left(topic))
             await asyncio.gather(*(server.stop() for server in self._servers), return_exceptions=True)
             self._servers.clear()
 
@@ -217,18 +217,18 @@ class PhoenixSocket:
         self._servers.add(server)
         if await server.join(message.payload, message.ref):
             self._channels[topic] = server
-            self._tell_session(Subscribe(topic))
+            self._tell_presence(Joined(topic))
         else:
             self._servers.discard(server)
 
-    def _tell_session(self, message: Subscribe | Unsubscribe) -> None:
-        if self.context.session is not None:
-            self.context.session.tell(message)
+    def _tell_presence(self, message: Joined | Left) -> None:
+        if self.context.presence is not None:
+            self.context.presence.tell(message)
 
     async def _replace(self, old: ChannelServer) -> None:
         """A second join of a joined topic: the old channel stops and its client hears ``phx_close``."""
         log.info("duplicate join of %s: closing join %s", old.topic, old.join_ref)
-        self._tell_session(Unsubscribe(old.topic))
+        self._tell_presence(Left(old.topic))
         await old.stop()
         self._servers.discard(old)
         self.push(Message(old.topic, "phx_close", {}, old.join_ref, old.join_ref))
@@ -239,6 +239,6 @@ class PhoenixSocket:
         if self._channels.get(server.topic) is not server:
             return
         del self._channels[server.topic]
-        self._tell_session(Unsubscribe(server.topic))
+        self._tell_presence(Left(server.topic))
         event, payload = ("phx_error", {"reason": "channel_crash"}) if exited.crashed else ("phx_close", {})
         self.push(Message(server.topic, event, payload, server.join_ref, server.join_ref))

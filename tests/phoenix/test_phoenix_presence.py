@@ -1,10 +1,9 @@
-"""Each user's channel subscriptions live in their UserSession actor, counted across their sockets."""
+"""Each user's joined topics live in their UserPresence actor, counted across their sockets."""
 
 import asyncio
 
 import pytest
 
-from sfa.actors.session import Subscriptions
 from sfa.web.keys import ACTOR_TREE
 
 
@@ -14,9 +13,11 @@ def app(app, tree):
     return app
 
 
-async def subscriptions(tree, user_id: int) -> frozenset:
+async def topics(tree, user_id: int) -> list[str]:
+    """The topics the supervision tree shows for the user's presence."""
     await asyncio.sleep(0.05)
-    return await (await tree.sessions.session(f"user:{user_id}")).ask(Subscriptions())
+    [node] = [child for child in tree.presences.snapshot()["children"] if child["name"] == f"presence:user:{user_id}"]
+    return node["topics"]
 
 
 async def join(ws, topic: str, ref: str) -> dict:
@@ -24,7 +25,7 @@ async def join(ws, topic: str, ref: str) -> dict:
     return (await ws.receive_json(timeout=5))[4]
 
 
-async def test_joins_and_leaves_across_two_sockets_are_counted_in_the_users_session(client, tree, make_account):
+async def test_joins_and_leaves_across_two_sockets_are_counted_in_the_users_presence(client, tree, make_account):
     account = await make_account()
     topic = f"user:{account.user.id}"
     first = await client.ws_connect(f"/socket/websocket?vsn=2.0.0&token={account.token}")
@@ -32,13 +33,12 @@ async def test_joins_and_leaves_across_two_sockets_are_counted_in_the_users_sess
 
     assert await join(first, topic, "1") == {"status": "ok", "response": {}}
     assert await join(second, topic, "1") == {"status": "ok", "response": {}}
-    assert await subscriptions(tree, account.user.id) == {topic}
-    assert f"session:user:{account.user.id}" in [c["name"] for c in tree.sessions.snapshot()["children"]]
+    assert await topics(tree, account.user.id) == [topic]
 
     await first.close()
-    assert await subscriptions(tree, account.user.id) == {topic}
+    assert await topics(tree, account.user.id) == [topic]
 
     await second.send_str(f'["1","2","{topic}","phx_leave",{{}}]')
     assert (await second.receive_json(timeout=5))[3] == "phx_reply"
-    assert await subscriptions(tree, account.user.id) == frozenset()
+    assert await topics(tree, account.user.id) == []
     await second.close()
