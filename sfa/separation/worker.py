@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from sfa.actors.performers import JobContext, PermanentError
-from sfa.separation.chunking import DEMUCS
 from sfa.separation.engine import Cancelled, Engine, Settings
 from sfa.separation.pipeline import UnreadableAudio, read, separate_track, write_stems
 from sfa.separation.registry import MissingWeights
@@ -43,7 +42,7 @@ def separate_locally(ctx: JobContext) -> dict[str, Any]:
     def progress(done: int, total: int) -> None:
         ctx.report(LOADED + (SEPARATED - LOADED) * done / total, f"chunk {done} of {total}")
 
-    settings = Settings(float(args["segment_s"]), float(args["overlap"]), args.get("weighting", DEMUCS))
+    settings = Settings(float(args["segment_s"]), float(args["overlap"]), args["weighting"])
     spans = separate_track(engine, bag, track, settings, job=job_id, progress=progress, cancelled=ctx.cancelled)
     try:
         written = write_stems(spans, bag.stems, track.sample_rate, track.channels, Path(args["data_dir"]),
