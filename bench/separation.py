@@ -15,12 +15,15 @@ them one after another, the worker runs them at once and batches their chunks).
 worker's path in both weightings; prints each one's SDR against the whole-track call (what ``guard``
 buys), and the worker's chunks one at a time (what batching alone buys).
 
+``--same-allocator`` gives demucs' process the allocator setting the worker makes
+(``sfa.separation.engine.return_freed_memory``), so what remains of the difference is the path's own.
+
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
 its architecture at full size with random weights (HTDemucs in the published ``htdemucs`` configuration,
 torchaudio's ``hdemucs_high``): the same arithmetic, meaningless stems. On a GPU everything runs in full
 float32 (TF32 off), so differences are the chunking's alone.
 Run: .venv/bin/python -m bench.separation [--against demucs|whole] [--seconds 180] [--device cuda] [--jobs 4]
-     [--model htdemucs] [--turns 2]
+     [--model htdemucs] [--turns 2] [--same-allocator]
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import soundfile
 import torch
 
 from sfa.separation.chunking import DEMUCS, GUARD
-from sfa.separation.engine import Engine, Settings
+from sfa.separation.engine import Engine, Settings, return_freed_memory
 from sfa.separation.models import Bag, load
 from sfa.separation.pipeline import Track, separate_track, write_stems
 from sfa.separation.registry import MODELS, TORCHAUDIO, hub_dir, missing_files
@@ -98,10 +101,13 @@ def run_side(args: argparse.Namespace) -> None:
     if cuda:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     if args.side == "worker":
+        return_freed_memory()  # as the GPU worker process does
         engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 36, max_batch=args.batch if cuda else 1)
         engine.cache.put(bag)
     else:
         bag.networks[0].to(args.device)
+        if args.same_allocator:
+            return_freed_memory()
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -135,7 +141,7 @@ def run_side(args: argparse.Namespace) -> None:
 def side_by_side(args: argparse.Namespace) -> None:
     forwarded = ["--model", args.model, "--seconds", str(args.seconds), "--device", args.device, "--segment",
                  str(args.segment), "--overlap", str(args.overlap), "--batch", str(args.batch), "--jobs",
-                 str(args.jobs)]
+                 str(args.jobs), *(["--same-allocator"] if args.same_allocator else [])]
     runs: dict[str, list[dict]] = {"demucs": [], "worker": []}
     with tempfile.TemporaryDirectory(prefix="bench-separation-") as scratch:
         for turn in range(args.turns):
@@ -187,7 +193,7 @@ def against_whole(args: argparse.Namespace) -> None:
         whole = (bag.networks[0]((mix - mean)[None] / std)[0] * std + mean).cpu()
     print(f"whole-track call:       {time.perf_counter() - started:8.2f} s")
     for weighting in (DEMUCS, GUARD):
-        for batch in (args.batch, 1):
+        for batch in sorted({args.batch, 1}, reverse=True):
             engine.runner.max_batch = batch
             started = time.perf_counter()
             chunked = torch.cat(list(separate_track(engine, bag, track, Settings(args.segment, args.overlap,
@@ -207,6 +213,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4, help="chunks per batch on a GPU (the CPU takes one)")
     parser.add_argument("--jobs", type=int, default=1, help="tracks separated (demucs: in turn; worker: at once)")
     parser.add_argument("--turns", type=int, default=2, help="runs of each side, alternating; the best counts")
+    parser.add_argument("--same-allocator", action="store_true",
+                        help="give demucs' process the worker's allocator setting too (what is left is the path's)")
     parser.add_argument("--side", choices=("demucs", "worker"), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -215,7 +215,8 @@ def return_freed_memory() -> bool:
     model's intermediate tensors (up to 32 MiB each) come from the heap, whose freed holes are kept and
     fragment: the resident size grows to about twice what a chunk keeps alive at once (measured on
     HTDemucs, ``bench.separation``). A fixed threshold returns each freed activation to the system at once.
-    False where the C library is not glibc."""
+    Process-wide, so the GPU worker process sets it when it starts its engine. False where the C library
+    is not glibc."""
     try:
         return ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
     except (OSError, AttributeError):
@@ -226,7 +227,6 @@ class Engine:
     """What a GPU worker keeps warm: the model cache and the batch runner on its device."""
 
     def __init__(self, device: str, *, hub: Path, budget_bytes: int, max_batch: int) -> None:
-        return_freed_memory()
         self.device = torch.device(device if device.startswith("cuda") and torch.cuda.is_available() else "cpu")
         self.cache = ModelCache(self.device, budget_bytes, hub)
         self.runner = BatchRunner(self.cache, max_batch)
