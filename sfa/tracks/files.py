@@ -12,6 +12,8 @@ import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
+from sfa.ids import parse_id
+
 TRACKS = "tracks"
 TMP = "tmp"
 
@@ -53,10 +55,9 @@ def owned_file(data_dir: Path, relative: str) -> tuple[int, Path] | None:
     link can never reach another track or leave the data dir.
     """
     parts = PurePosixPath(relative).parts
-    if len(parts) < 3 or parts[0] != TRACKS or not parts[1].isascii() or not parts[1].isdigit() \
-            or len(parts[1]) > 18:
+    track_id = parse_id(parts[1]) if len(parts) >= 3 and parts[0] == TRACKS else None
+    if track_id is None:
         return None
-    track_id = int(parts[1])
     folder = track_dir(data_dir, track_id).resolve()
     target = (data_dir / relative).resolve()
     if not target.is_relative_to(folder) or target == folder or not target.is_file():

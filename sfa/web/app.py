@@ -31,6 +31,7 @@ from sfa.web.api import (
     tracks,
 )
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
+from sfa.web.channels import add_channels
 from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
 from sfa.web.pages import accounts, home, spotify_auth
@@ -67,7 +68,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
                    analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):
         app.add_routes(module.routes)
-    phoenix.setup(app, authenticate=authenticate_socket)
+    add_channels(phoenix.setup(app, authenticate=authenticate_socket).router)
     return app
 
 

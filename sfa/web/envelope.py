@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sfa.db.text import UNSTORABLE_MESSAGE, all_storable, storable
+from sfa.ids import parse_id
 from sfa.web.connection_guard import BodyTimeout
 from sfa.web.errors import APIError, BadRequest, NotFound, code_for
 from sfa.web.request_id import request_id
@@ -57,11 +58,11 @@ def pagination(request: web.Request) -> tuple[int, int]:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    """An integer id from the path; anything that cannot be one of ours is simply not found."""
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
+    """An id from the path (:func:`sfa.ids.parse_id`); anything that cannot be one of ours is not found."""
+    record_id = parse_id(request.match_info[name])
+    if record_id is None:
         raise NotFound()
-    return int(raw)
+    return record_id
 
 
 def error_response(error: APIError) -> web.Response:

@@ -190,7 +190,8 @@ async def test_an_empty_conversation_can_be_opened_before_the_first_message(make
 async def test_bad_chat_input_is_a_422_with_details(make_account, client):
     owner = await make_account()
     cases = [({}, {"message"}), ({"message": "  "}, {"message"}), ({"message": "x" * 4001}, {"message"}),
-             ({"message": "hi", "conversation_id": "7"}, {"conversation_id"}),
+             ({"message": "hi", "conversation_id": "07"}, {"conversation_id"}),
+             ({"message": "hi", "conversation_id": 7.5}, {"conversation_id"}),
              ({"message": "hi", "conversation_id": True}, {"conversation_id"}),
              ({"message": 3, "extra": 1}, {"message", "extra"})]
     for body, fields in cases:

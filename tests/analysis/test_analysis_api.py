@@ -148,8 +148,22 @@ async def test_the_configured_dsp_backend_reaches_the_worker(client, database, c
                             "not installed")
 
 
+async def test_a_track_id_may_be_its_decimal_string_and_is_read_like_the_number(client, make_account):
+    owner, other = await make_account(), await make_account()
+    track = await upload(client, owner, song())
+
+    started = await analyze(client, owner, str(track["id"]))
+    assert started["track_id"] == track["id"]
+    refused = await client.post("/api/analysis/analyze", json={"track_id": str(track["id"])}, headers=other.headers)
+    assert (refused.status, (await refused.json())["code"]) == (404, "NOT_FOUND")
+    padded = await client.get(f"/api/tracks/0{track['id']}", headers=owner.headers)
+    assert padded.status == 404
+
+
 @pytest.mark.parametrize(("body", "details"), [
-    ({"track_id": "1"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": "one"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": "-1"}, {"track_id": ["must be the id of one of your tracks"]}),
+    ({"track_id": 1.0}, {"track_id": ["must be the id of one of your tracks"]}),
     ({"track_id": 1, "features": ["tempo", "loudness"]},
      {"features": ["must be all, or a list of tempo, key, energy, spectral, mfcc, chroma, chords"]}),
     ({"track_id": 1, "features": []},

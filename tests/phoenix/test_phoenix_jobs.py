@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sfa.pubsub import job_completed, job_failed, job_progress
+from sfa.web.channels import job_owner
 from sfa.web.keys import PUBSUB
-from sfa.web.phoenix.channels import job_owner
 
 
 async def test_job_owner_is_the_user_id_or_none(database, job_id, owner):

@@ -22,12 +22,13 @@ from sfa.agents.conversations import (
 from sfa.agents.events import AgentStream
 from sfa.agents.messages import ASSISTANT, TOOL, USER
 from sfa.agents.orchestrator import Orchestrator
+from sfa.ids import parse_id
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE, LLM, PUBSUB
 from sfa.web.openapi import PAGINATION, data_reply, no_content, operation, page_reply
-from sfa.web.openapi.components import ID
+from sfa.web.openapi.components import BODY_ID, ID
 from sfa.web.openapi.schema import ANY, STRING, TIMESTAMP, array, component, enum, nullable, obj, string
 
 routes = web.RouteTableDef()
@@ -48,7 +49,7 @@ CONVERSATION_DETAIL = component("AgentConversationDetail",
                                 obj(CONVERSATION_FIELDS | {"messages": array(AGENT_MESSAGE)}))
 # A message with nothing but whitespace is refused, as str.strip() sees it.
 CHAT_REQUEST = component("AgentChatRequest", obj({"message": string(1, MAX_MESSAGE, pattern="\\S")},
-                                                 {"conversation_id": nullable(ID)}))
+                                                 {"conversation_id": nullable(BODY_ID)}))
 CHAT_REPLY = component("AgentChatReply", obj({
     "conversation_id": ID, "message_id": ID, "reply": STRING,
     "actions": array(obj({"tool": STRING, "arguments": OPEN_OBJECT, "status": enum(["ok", "error"]),
@@ -61,8 +62,7 @@ def chat_request(body: dict[str, Any]) -> tuple[str, int | None]:
                                     for field in sorted(set(body) - set(CHAT_FIELDS))}
     if not isinstance(message, str) or not message.strip() or len(message) > MAX_MESSAGE:
         errors["message"] = [f"must be a non-empty string of at most {MAX_MESSAGE} characters"]
-    if conversation_id is not None and (not isinstance(conversation_id, int) or isinstance(conversation_id, bool)
-                                        or not 0 < conversation_id < 2**63):
+    if conversation_id is not None and (conversation_id := parse_id(conversation_id)) is None:
         errors["conversation_id"] = ["must be the id of one of your conversations, or absent to start one"]
     if errors:
         raise ValidationFailed(errors)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from sfa.analysis.job import ANALYSIS_KIND, feature_groups
 from sfa.dsp import FEATURE_GROUPS
+from sfa.ids import parse_id
 from sfa.jobs import get_job
 from sfa.tracks.store import fetch_track, latest_analysis
 from sfa.web.api.track_jobs import start_track_job
@@ -28,7 +29,7 @@ def analysis_request(body: dict[str, Any]) -> tuple[int, list[str]]:
     """The track and feature groups an analysis request names; 422 with details when they are not valid."""
     track_id, features = body.get("track_id"), feature_groups(body.get("features", "all"))
     errors = {}
-    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
+    if (track_id := parse_id(track_id)) is None:
         errors["track_id"] = ["must be the id of one of your tracks"]
     if features is None:
         errors["features"] = [FEATURES_MESSAGE]

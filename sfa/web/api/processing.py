@@ -8,6 +8,7 @@ from aiohttp import web
 from pypika import PostgreSQLQuery, Table
 from pypika.terms import Parameter
 
+from sfa.ids import parse_id
 from sfa.jobs import get_job
 from sfa.separation import DEFAULT_MODEL, MODELS, hub_dir
 from sfa.separation.job import ENGINES, LALALAI, PROCESSING_KIND
@@ -41,7 +42,7 @@ async def models(request: web.Request) -> web.Response:
 def separation_request(body: dict[str, Any], lalalai_configured: bool) -> tuple[Any, str, str]:
     track_id, model, engine = body.get("track_id"), body.get("model", DEFAULT_MODEL), body.get("engine", "local")
     errors: dict[str, list[str]] = {}
-    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 0 < track_id < 2**63:
+    if (track_id := parse_id(track_id)) is None:
         errors["track_id"] = ["must be the id of one of your tracks"]
     if not isinstance(model, str) or model not in MODELS:
         errors["model"] = [f"must be one of {', '.join(MODELS)}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sfa.accounts.roles import ALIASES, ROLES, STATUSES
 from sfa.dsp import FEATURE_GROUPS
+from sfa.ids import DECIMAL_ID, MAX_ID
 from sfa.job_kinds import JOB_KINDS
 from sfa.jobs.states import CLIENT_STATUSES, STATES
 from sfa.separation import MODELS
@@ -27,7 +28,9 @@ from sfa.web.openapi.schema import (
     string,
 )
 
-ID = integer(1, 2**63 - 1)
+ID = integer(1, MAX_ID)
+# An id a client writes in a JSON body: the number, or its decimal string (sfa.ids).
+BODY_ID = {"oneOf": [ID, {"type": "string", "pattern": f"^{DECIMAL_ID.pattern}$"}]}
 COUNT = integer(0)
 PROGRESS = integer(0, 100)
 JOB_STATUS = enum(CLIENT_STATUSES)
@@ -86,7 +89,7 @@ JOB_STATE_FIELDS = {"id": ID, "status": JOB_STATUS, "progress": PROGRESS, "track
                     "error": nullable(STRING)}
 
 # Request bodies.
-TRACK_ID = {**ID, "description": "the id of one of the caller's tracks"}
+TRACK_ID = {**BODY_ID, "description": "the id of one of the caller's tracks"}
 TRACK_CHANGES = component("TrackChanges", obj({}, {
     # Not only whitespace, as str.strip() sees it (ECMA's \s lacks U+001C..U+001F, so they are named).
     "title": string(1, MAX_TITLE, pattern=r"[^\s\x1c-\x1f]"),

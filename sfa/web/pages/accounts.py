@@ -17,6 +17,7 @@ from sfa.accounts.users import (
     email_problems,
     set_password,
 )
+from sfa.ids import parse_id
 from sfa.web.auth import SESSION_TOKEN, identify
 from sfa.web.csrf import csrf_token
 from sfa.web.keys import DATABASE
@@ -165,6 +166,7 @@ async def create_key(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     user = await signed_in(request)
     await checked_form(request)
-    if not await revoke_api_token(request.app[DATABASE], user.id, int(request.match_info["id"])):
+    token_id = parse_id(request.match_info["id"])
+    if token_id is None or not await revoke_api_token(request.app[DATABASE], user.id, token_id):
         raise web.HTTPNotFound(text="no such API key\n")
     raise web.HTTPFound("/users/settings")

@@ -1,8 +1,9 @@
 """The Phoenix channel protocol, so ``phoenix`` JS clients connect unchanged: ``/socket/websocket`` and
 ``/socket/longpoll``, serializers V1 and V2, one in-loop actor per socket and per joined channel.
 
-``setup(app, authenticate=...)`` mounts it; channels are routed by :class:`ChannelRouter`, which takes
-more routes (``app[PHOENIX].router.add(pattern, ChannelClass)``) until the app starts.
+``setup(app, authenticate=...)`` mounts it and returns the endpoint, whose :class:`ChannelRouter` knows no
+channel: the application adds its own (``endpoint.router.add(pattern, ChannelClass)``) until the app starts.
+This package is the protocol only; it knows nothing of the product's topics.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from aiohttp import web
 
 from sfa.web.keys import CONFIG, DATABASE, PHOENIX, PUBSUB
 from sfa.web.phoenix.channel import Channel, Error, JoinRefused, Ok, SocketContext, handles
-from sfa.web.phoenix.channels import product_router
 from sfa.web.phoenix.endpoint import Authenticator, PhoenixEndpoint
 from sfa.web.phoenix.message import Message, Reply
 from sfa.web.phoenix.router import ChannelRouter
@@ -28,7 +28,7 @@ __all__ = [
 def setup(app: web.Application, *, authenticate: Authenticator) -> PhoenixEndpoint:
     config = app[CONFIG]
     endpoint = PhoenixEndpoint(
-        router=product_router(), authenticate=authenticate, database=app[DATABASE], pubsub=app[PUBSUB],
+        router=ChannelRouter(), authenticate=authenticate, database=app[DATABASE], pubsub=app[PUBSUB],
         limits=SocketLimits(config.socket_idle_timeout_s, config.socket_outbox_max),
         longpoll_window_s=config.longpoll_window_s, handshake_timeout_s=config.handshake_timeout_s,
         allowed_origins=config.allowed_origins,

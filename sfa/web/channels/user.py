@@ -5,7 +5,7 @@ Publish with ``await pubsub.publish(Broadcast(f"user:{user_id}", "user:<what>", 
 
 from __future__ import annotations
 
-from sfa.web.phoenix.channels.owned import OwnedChannel
+from sfa.web.channels.owned import OwnedChannel
 
 
 class UserChannel(OwnedChannel):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sfa.agents.conversations import conversation_owner
-from sfa.web.phoenix.channels.owned import OwnedChannel
+from sfa.web.channels.owned import OwnedChannel
 
 
 class AgentsChannel(OwnedChannel):

@@ -7,7 +7,7 @@ from pypika import Query, Table
 from pypika.terms import Parameter
 
 from sfa.db.database import Database
-from sfa.web.phoenix.channels.owned import OwnedChannel
+from sfa.web.channels.owned import OwnedChannel
 
 jobs = Table("jobs")
 SELECT_OWNER = str(Query.from_(jobs).select(jobs.user_id).where(jobs.id == Parameter("$1")))

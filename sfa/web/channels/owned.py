@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfa.ids import parse_id
 from sfa.web.phoenix.channel import Channel, JoinRefused, Ok, handles
 from sfa.web.phoenix.message import Payload
 
-MAX_ID = 2**63 - 1
 UNAUTHORIZED = {"reason": "unauthorized"}
 
 
 def topic_id(topic: str) -> int | None:
-    """The id after the topic's first ``:``, when it is a positive bigint."""
-    _, _, raw = topic.partition(":")
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
+    """The id after the topic's first ``:``, when it writes one (:func:`sfa.ids.parse_id`)."""
+    return parse_id(topic.partition(":")[2])
 
 
 class OwnedChannel(Channel):
