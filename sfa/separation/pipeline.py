@@ -4,8 +4,9 @@ Mono is duplicated to the model's two channels and its stems folded back to mono
 are mixed down to two. The track is resampled to the model's rate and its stems back to the track's, then
 cut to the input's exact length, so every stem file has the input's length, rate and channel count. The
 level is normalised over the whole track, as ``demucs.api.Separator`` does, so every chunk sees the same
-scale. Stems flow to their files span by span as the chunks finish: at the model's rate the worker holds
-the decoded track and a segment or two of output, whatever the track's length.
+scale. Stems flow to their files span by span as the chunks finish (resampled as they go, see
+:mod:`resampling`): the worker holds the decoded track (and its copy at the model's rate, if the rates
+differ) and a segment or two of output, whatever the track's length.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torchaudio.functional import resample
 from sfa.actors.performers import failure_message
 from sfa.separation.engine import Engine, Settings
 from sfa.separation.models import Bag
+from sfa.separation.resampling import Resampler
 from sfa.tracks.files import promote, temp_path
 
 STEM_FORMAT, STEM_SUBTYPE, STEM_EXTENSION = "WAV", "PCM_16", "wav"
@@ -93,7 +95,7 @@ def separate_track(engine: Engine, bag: Bag, track: Track, settings: Settings, *
                    progress: Callable[[int, int], None] = lambda done, total: None,
                    cancelled: Callable[[], bool] = lambda: False) -> Iterator[torch.Tensor]:
     """The stems in consecutive spans (``(stems, track channels, span)``) at the track's rate, as many
-    samples in all as the track. A track at another rate than the model's has its stems resampled whole."""
+    samples in all as the track."""
     mix = fit_channels(track.audio, bag.audio_channels)
     if track.sample_rate != bag.sample_rate:
         mix = resample(mix, track.sample_rate, bag.sample_rate)
@@ -101,11 +103,20 @@ def separate_track(engine: Engine, bag: Bag, track: Track, settings: Settings, *
     spans = (span * std + mean for span in engine.stream(bag, mix, settings, job=job, level=(mean, std),
                                                          progress=progress, cancelled=cancelled))
     if track.sample_rate != bag.sample_rate:
-        stems = resample(torch.cat(list(spans), -1), bag.sample_rate, track.sample_rate)
-        spans = iter([torch.nn.functional.pad(stems, (0, max(0, track.samples - stems.shape[-1])))
-                      [..., :track.samples]])
+        spans = resampled(spans, bag.sample_rate, track.sample_rate, track.samples)
     for span in spans:
         yield torch.stack([fit_channels(stem, track.channels) for stem in span])
+
+
+def resampled(spans: Iterator[torch.Tensor], orig_freq: int, new_freq: int, samples: int) -> Iterator[torch.Tensor]:
+    """``spans`` at ``new_freq``, span by span (as one resampling of them all), cut or padded to ``samples``."""
+    resampler, emitted = Resampler(orig_freq, new_freq), 0
+    for span in spans:
+        out = resampler.push(span)[..., :samples - emitted]
+        emitted += out.shape[-1]
+        yield out
+    rest = resampler.finish()[..., :samples - emitted]
+    yield torch.nn.functional.pad(rest, (0, samples - emitted - rest.shape[-1]))
 
 
 def write_stems(spans: Iterable[torch.Tensor], names: tuple[str, ...], sample_rate: int, channels: int,
