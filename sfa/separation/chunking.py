@@ -7,7 +7,7 @@ Two weightings, one :class:`Plan` each:
   ``int((1 - overlap) * segment)`` samples from 0 to the track's end (the last ones shorter); a chunk's
   model input is the window of the model's valid length centred on it, read from the track (zeros past
   its ends), and the output is trimmed back to the chunk's centre; outputs are weighted by a triangle
-  over the segment (peak 1 in its middle, ``** transition_power``), and the sum of weights divides the
+  over the segment (peak 1 in its middle), and the sum of weights divides the
   result. With demucs' whole-track normalisation around it, the output equals demucs' own.
 * ``guard`` cuts chunks of exactly ``segment`` samples (the last one ending at the track's end, so no
   chunk holds padding the track has not, and a track within one segment is one call on exactly that
@@ -41,7 +41,6 @@ class Plan:
     segment: int
     starts: tuple[int, ...]
     weighting: str
-    transition_power: float = 1.0
 
     def size(self, index: int) -> int:
         """Samples of output chunk ``index`` contributes (the segment, or less at the track's end)."""
@@ -52,17 +51,16 @@ class Plan:
         return self.starts[index + 1] if index + 1 < len(self.starts) else self.length
 
 
-def plan(length: int, *, segment: int, overlap: float, weighting: str = GUARD,
-         transition_power: float = 1.0) -> Plan:
+def plan(length: int, *, segment: int, overlap: float, weighting: str = GUARD) -> Plan:
     """Chunks of ``segment`` samples overlapping by ``overlap`` (a fraction of the segment, 0 ≤ overlap < 1)."""
-    if length < 1 or segment < 2 or not 0 <= overlap < 1 or weighting not in WEIGHTINGS or transition_power < 1:
+    if length < 1 or segment < 2 or not 0 <= overlap < 1 or weighting not in WEIGHTINGS:
         raise ValueError(f"cannot plan {length} samples in segments of {segment} overlapping by {overlap} "
-                         f"weighted {weighting!r} (transition power {transition_power})")
+                         f"weighted {weighting!r}")
     if weighting == DEMUCS:
         stride = int((1 - overlap) * segment)
         if stride < 1:
             raise ValueError(f"segments of {segment} overlapping by {overlap} do not advance")
-        return Plan(length, segment, tuple(range(0, length, stride)), DEMUCS, transition_power)
+        return Plan(length, segment, tuple(range(0, length, stride)), DEMUCS)
     if length <= segment:
         return Plan(length, length, (0,), GUARD)
     hop = segment - int(segment * overlap)
@@ -90,10 +88,10 @@ def chunk(audio: torch.Tensor, plan: Plan, index: int, width: int | None = None,
 
 
 def _triangle(plan: Plan) -> torch.Tensor:
-    # demucs.apply's own expression, so the weights are bit-equal.
+    # demucs.apply's own expression (at its default transition_power of 1), so the weights are bit-equal.
     half = plan.segment // 2
     weight = torch.cat([torch.arange(1, half + 1), torch.arange(plan.segment - half, 0, -1)])
-    return (weight / weight.max()) ** plan.transition_power
+    return weight / weight.max()
 
 
 def _edge(overlap: int) -> torch.Tensor:
