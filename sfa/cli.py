@@ -22,6 +22,8 @@ from sfa.accounts.roles import ROLES, canonical_role
 from sfa.config import Config, ConfigError, unknown_variables
 from sfa.db import Database, MigrationError
 from sfa.db.embedded import EmbeddedPostgresError
+from sfa.job_kinds import JOB_KINDS
+from sfa.nodes import DataDirNotShared
 from sfa.server import Server, step
 from sfa.supervisors.control import SOCKET_NAME, ControlError, ask
 from sfa.supervisors.render import render
@@ -29,15 +31,32 @@ from sfa.supervisors.render import render
 log = logging.getLogger("sfa")
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_ERRORS = (MigrationError, EmbeddedPostgresError, OSError)
+STARTUP_ERRORS = (MigrationError, EmbeddedPostgresError, DataDirNotShared, OSError)
 
 
 class CommandError(Exception):
     """A command cannot do what was asked; the message is printed and the exit code is 1."""
 
 
+def queue_list(raw: str) -> list[str]:
+    """``--queues``: a comma-separated list of the job queues, each at most once."""
+    queues = [part.strip() for part in raw.split(",") if part.strip()]
+    known = sorted({kind.queue for kind in JOB_KINDS.values()})
+    if not queues or len(set(queues)) != len(queues) or not set(queues) <= set(known):
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(known)}")
+    return queues
+
+
 async def serve(config: Config, args: argparse.Namespace) -> int:
-    server = Server(config)
+    return await run_node(Server(config, queues=args.queues))
+
+
+async def worker(config: Config, args: argparse.Namespace) -> int:
+    return await run_node(Server(config, web=False, queues=args.queues))
+
+
+async def run_node(server: Server) -> int:
+    config = server.config
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -45,7 +64,8 @@ async def serve(config: Config, args: argparse.Namespace) -> int:
     try:
         await server.start()
         await stopping.wait()
-        step("stopping", f"finishing in-flight requests (up to {config.shutdown_s:g}s)")
+        step("stopping", f"finishing in-flight requests (up to {config.shutdown_s:g}s)" if server.web
+             else "putting unfinished jobs back in the queue")
     finally:
         await server.stop()
     step("stopped", "bye")
@@ -164,7 +184,14 @@ def parser() -> argparse.ArgumentParser:
         description="Sound Forge Alchemy. Every setting comes from SFA_* environment variables (see README.md).",
     )
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("serve", help="start the server (the default command)").set_defaults(run=serve)
+    queues_help = "claim jobs only from these queues (default: every queue), e.g. processing,analysis"
+    serve_command = commands.add_parser("serve", help="start the server (the default command)")
+    serve_command.add_argument("--queues", type=queue_list, help=queues_help)
+    serve_command.set_defaults(run=serve)
+    worker_command = commands.add_parser(
+        "worker", help="start a worker-only node: runs jobs, serves no HTTP (same database and SFA_DATA_DIR)")
+    worker_command.add_argument("--queues", type=queue_list, help=queues_help)
+    worker_command.set_defaults(run=worker)
     commands.add_parser("test", help="run the whole test suite (extra arguments go to pytest)")
     commands.add_parser("migrate", help="apply pending migrations and exit").set_defaults(run=migrate_only)
     user = commands.add_parser("create-user", help="add a user (password prompted, or generated and printed)")
@@ -182,7 +209,7 @@ def parser() -> argparse.ArgumentParser:
     models.add_argument("--check", action="store_true",
                         help="also verify each checkpoint's hash and separate 5 s with every model present")
     models.set_defaults(run=models_command)
-    root.set_defaults(run=serve)
+    root.set_defaults(run=serve, queues=None)
     return root
 
 

@@ -204,7 +204,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("var_dir", "SFA_VAR_DIR", "./var", _path, "a directory path",
             "runtime state: the embedded PostgreSQL in `pg/`, generated secrets"),
     Setting("data_dir", "SFA_DATA_DIR", "./var/data", _path, "a directory path",
-            "audio, stems and exports, named by id"),
+            "audio, stems and exports, named by id; several nodes: one directory all of them share"),
     Setting("log_level", "SFA_LOG_LEVEL", "info", _choice(*LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS),
             "log verbosity"),
     Setting("db_pool_max", "SFA_DB_POOL_MAX", "10", _int_in(1, 1000), "an integer 1..1000",
@@ -224,7 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("health_timeout_s", "SFA_HEALTH_TIMEOUT_S", "2", _seconds, "a number of seconds >= 0",
             "how long `/health` waits for the database"),
     Setting("secret_key", "SFA_SECRET_KEY", "", _secret_key, "at least 32 characters",
-            "signs and encrypts cookies and socket tokens; unset: generated once into `SFA_VAR_DIR/secret_key`",
+            "signs and encrypts cookies, socket and long-poll tokens; unset: generated once into "
+            "`SFA_VAR_DIR/secret_key`; several nodes: set the same on each",
             secret=True),
     Setting("admin_email", "SFA_ADMIN_EMAIL", "admin@localhost", _email, "an email address",
             "the super_admin created on first start"),
@@ -238,6 +239,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`browser`: requests per window on browser pages, per IP"),
     Setting("socket_token_ttl_s", "SFA_SOCKET_TOKEN_TTL_S", "3600", _int_in(10, 86400), "an integer 10..86400",
             "lifetime of the signed socket tokens browser pages get"),
+    Setting("token_cache_s", "SFA_TOKEN_CACHE_S", "10", _seconds, "a number of seconds >= 0",
+            "how long a web process remembers an API token's user; revoking the token or suspending or changing "
+            "the user forgets it at once on every node, this bounds a node that missed the news; 0: never"),
     Setting("allowed_origins", "SFA_ALLOWED_ORIGINS", "", _origins,
             "* or a comma-separated list of origins such as https://app.example.com",
             "origins besides the server's own whose pages may open `/socket` connections; unset: same origin only"),
@@ -285,6 +289,8 @@ SETTINGS: tuple[Setting, ...] = (
             "longest delay between two attempts of a job"),
     Setting("queue_lease_s", "SFA_QUEUE_LEASE_S", "30", _positive_seconds, "a number of seconds > 0",
             "a running job whose node sent no heartbeat this long is rescued (retried elsewhere)"),
+    Setting("queue_retention_s", "SFA_QUEUE_RETENTION_S", "604800", _positive_seconds, "a number of seconds > 0",
+            "how long a finished (completed, failed, cancelled) job is kept before it is deleted"),
     Setting("queue_poll_s", "SFA_QUEUE_POLL_S", "1", _positive_seconds, "a number of seconds > 0",
             "how often an idle queue looks for due work without a NOTIFY (retries coming due)"),
     Setting("separation_segment_s", "SFA_SEPARATION_SEGMENT_S", "7.8", _float_in(0.5, 600),
@@ -379,6 +385,7 @@ class Config:
     rate_heavy: RateLimit
     rate_browser: RateLimit
     socket_token_ttl_s: int
+    token_cache_s: float
     allowed_origins: frozenset[str]
     socket_idle_timeout_s: float
     socket_outbox_max: int
@@ -400,6 +407,7 @@ class Config:
     queue_backoff_s: float
     queue_backoff_max_s: float
     queue_lease_s: float
+    queue_retention_s: float
     queue_poll_s: float
     separation_segment_s: float
     separation_overlap: float

@@ -20,17 +20,20 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 FILTERED = "[FILTERED]"
 
-SENSITIVE_NAMES = r"[\w\[\]-]*(?:password|passwd|token|secret|csrf|cookie|session|authorization|api_key)[\w\[\]-]*"
+_WORDS = "password|passwd|token|secret|csrf|cookie|session|authorization|api_key"
+SENSITIVE_NAMES = rf"[\w\[\]-]*(?:{_WORDS})[\w\[\]-]*"
 _SENSITIVE_NAME = re.compile(rf"(?i){SENSITIVE_NAMES}|code|state")
 _NAMED_VALUE = re.compile(
     rf"(?i)((?:{SENSITIVE_NAMES}|(?<=[?&])(?:code|state))[\"']?\s*[=:]\s*[\"']?)[^\s&\"',;}}]+")
+_NAME_WORDS = (*_WORDS.split("|"), "code", "state")
 _CREDENTIALS = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), rf"\1 {FILTERED}"),
-    (re.compile(r"\bsfa_[A-Za-z0-9_-]{16,}"), f"sfa_{FILTERED}"),
+    # (words one of which, case aside, every match holds; the pattern; its replacement)
+    (("bearer", "basic"), re.compile(r"(?i)\b(bearer|basic)\s+[^\s\"',;]+"), rf"\1 {FILTERED}"),
+    (("sfa_",), re.compile(r"\bsfa_[A-Za-z0-9_-]{16,}"), f"sfa_{FILTERED}"),
     # Anthropic (sk-ant-…) and OpenAI (sk-…, sk-proj-…) API keys.
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), f"sk-{FILTERED}"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), FILTERED),
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{FILTERED}@"),
+    (("sk-",), re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), f"sk-{FILTERED}"),
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), FILTERED),
+    (("://",), re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\1{FILTERED}@"),
 )
 
 
@@ -41,9 +44,22 @@ def is_sensitive_name(name: str) -> bool:
 
 def filter_secrets(text: str) -> str:
     """``text`` with every credential replaced by ``[FILTERED]``."""
-    for pattern, replacement in _CREDENTIALS:
-        text = pattern.sub(replacement, text)
-    return _NAMED_VALUE.sub(rf"\1{FILTERED}", text)
+    for words, pattern, replacement in _CREDENTIALS:
+        if _may_hold(text, words):
+            text = pattern.sub(replacement, text)
+    if _may_hold(text, _NAME_WORDS):
+        text = _NAMED_VALUE.sub(rf"\1{FILTERED}", text)
+    return text
+
+
+def _may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """False only where no match can be: ASCII text (in which ignoring case is lower-casing) without any of
+    ``words``. The patterns try a match at every position, _NAMED_VALUE with a name of any length first; this
+    check is what lets the usual line (an access-log line) skip them, which made most of its cost."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in words)
 
 
 class SecretFilteringFormatter(logging.Formatter):

@@ -1,4 +1,9 @@
-"""Start-up and shutdown of one server process, in a supervisor's order: database, migrations, endpoint.
+"""Start-up and shutdown of one server process, in a supervisor's order: database, migrations, cluster
+membership, supervision tree, job queue, pubsub, endpoint.
+
+A worker-only node (``python3 run.py worker``) starts the same steps but the endpoint: it claims jobs from
+its queues and runs them in its worker tree, and its job events reach the sockets of every web node through
+the database (NOTIFY), as any node's do.
 
 Stopping runs the same steps backwards. The endpoint stops accepting first, then in-flight requests get up
 to ``SFA_SHUTDOWN_S`` to finish, then the pool closes and an embedded PostgreSQL we started is stopped.
@@ -9,6 +14,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import secrets
+import socket
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -19,6 +28,8 @@ from sfa.config import Config
 from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
 from sfa.job_kinds import JOB_KINDS
 from sfa.jobs import JobKinds, JobQueue, pool_executor
+from sfa.jobs.maintenance import Maintenance
+from sfa.nodes import ClusterNode
 from sfa.pubsub import PubSub
 from sfa.web import make_app, serve
 from sfa.web.keys import ACTOR_TREE
@@ -40,9 +51,18 @@ def redact(url: str) -> str:
 
 
 class Server:
-    def __init__(self, config: Config, kinds: JobKinds = JOB_KINDS) -> None:
+    def __init__(self, config: Config, kinds: JobKinds = JOB_KINDS, *, web: bool = True,
+                 queues: Sequence[str] | None = None) -> None:
+        """``web``: serve HTTP (else a worker-only node); ``queues``: those of the kinds' queues this node
+        claims jobs from (default: every one)."""
         self.config = config
         self.kinds = kinds
+        self.web = web
+        self.queues = {queue: count for queue, count in kinds.queues(config).items()
+                       if queues is None or queue in queues}
+        self.node = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+        self.member: ClusterNode | None = None
+        self.maintenance: Maintenance | None = None
         self.embedded: EmbeddedPostgres | None = None
         self.database: Database | None = None
         self.tree: ActorTree | None = None
@@ -68,12 +88,19 @@ class Server:
     async def start(self) -> None:
         url = await self.open_database()
         self.database = await Database(url, max_size=self.config.db_pool_max).connect()
-        queues = self.kinds.queues(self.config)
-        self.tree = await ActorTree(self.config, queues, self.kinds.performers()).start()
-        pools = {**self.tree.pools, "gpu": self.tree.gpu}
-        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools, self.kinds), queues,
-                                   kinds=self.kinds).start()
-        self.pubsub = await PubSub(self.database).start()
+        self.member = await ClusterNode(self.database, self.config.data_dir, self.node,
+                                        role="web" if self.web else "worker", queues=list(self.queues),
+                                        lease_s=self.config.queue_lease_s).join()
+        self.tree = await ActorTree(self.config, self.queues, self.kinds.performers()).start()
+        pools = {**self.tree.pools, **({"gpu": self.tree.gpu} if self.tree.gpu else {})}
+        self.jobs = await JobQueue(self.database, self.config, pool_executor(pools, self.kinds), self.queues,
+                                   kinds=self.kinds, node=self.node).start()
+        self.maintenance = Maintenance(self.database, self.config).start()
+        self.pubsub = await PubSub(self.database, node=self.node).start()
+        if not self.web:
+            queues = ", ".join(f"{queue} ({count})" for queue, count in self.queues.items())
+            step("worker", f"node {self.node} runs jobs from {queues}; no HTTP endpoint")
+            return
         app = make_app(self.config, self.database, self.pubsub)
         app[ACTOR_TREE] = self.tree
         self.runner = await serve(app, self.config.host, self.config.port, shutdown_timeout=self.config.shutdown_s)
@@ -97,8 +124,10 @@ class Server:
         steps = [
             ("endpoint", self.runner and self.runner.cleanup),
             ("job queue", self.jobs and self.jobs.stop),
+            ("job maintenance", self.maintenance and self.maintenance.stop),
             ("supervision tree", self.tree and self.tree.stop),
             ("pubsub", self.pubsub and self.pubsub.stop),
+            ("cluster membership", self.member and self.member.leave),
             ("database pool", self.database and self.database.close),
             ("embedded PostgreSQL", self.embedded and functools.partial(asyncio.to_thread, self.embedded.stop)),
         ]

@@ -19,7 +19,10 @@ def run_py_environment(var_dir: Path, **env: str) -> dict[str, str]:
     own variables (``SFA_VENV_CACHE``) stay, so the child's ``run.py`` reuses the environment running us."""
     environ = {k: v for k, v in os.environ.items()
                if k in BOOTSTRAP_VARIABLES or (k != "DATABASE_URL" and not k.startswith("SFA_"))}
-    environ.update({"SFA_VAR_DIR": str(var_dir), "SFA_SHUTDOWN_S": "5", **env})
+    # SFA_DATA_DIR defaults to ./var/data of the checkout (run.py works from there), which a node writes its
+    # cluster marker into at start: each test's server keeps its files beside its own var dir instead.
+    environ.update({"SFA_VAR_DIR": str(var_dir), "SFA_DATA_DIR": str(var_dir / "data"), "SFA_SHUTDOWN_S": "5",
+                    **env})
     return environ
 
 

@@ -46,8 +46,8 @@ async def use_every_credential(base: str) -> dict[str, str]:
                 await ws.send_str('[null,"1","phoenix","heartbeat",{}]')
                 await ws.receive(timeout=5)
         async with client.get(f"/socket/longpoll?token={used['socket token']}&vsn=2.0.0") as response:
-            used["long-poll session"] = (await response.json())["token"]
-        async with client.get(f"/socket/longpoll?token={used['long-poll session']}&vsn=2.0.0") as response:
+            used["long-poll connection"] = (await response.json())["token"]
+        async with client.get(f"/socket/longpoll?token={used['long-poll connection']}&vsn=2.0.0") as response:
             await response.read()
         await client.get("/auth/spotify/callback?code=oauth-code-0123456789&state=oauth-state-0123456789")
         used["oauth code"], used["oauth state"] = "oauth-code-0123456789", "oauth-state-0123456789"
@@ -95,7 +95,22 @@ def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path):
     ("X-CSRF-Token: Zm9vYmFy", "X-CSRF-Token: [FILTERED]"),
     ("llm said: invalid key sk-ant-api03-AbCdEfGhIjKlMnOp_qr-st", "llm said: invalid key sk-[FILTERED]"),
     ("/auth/spotify/callback?state=s&code=c", "/auth/spotify/callback?state=[FILTERED]&code=[FILTERED]"),
-    ("key=A minor, session 12 closed, code 1007", "key=A minor, session 12 closed, code 1007"),
+    ("key=A minor, connection 12 closed, code 1007", "key=A minor, connection 12 closed, code 1007"),
 ])
 def test_the_filter_replaces_each_credential_format(line, filtered):
     assert filter_secrets(line) == filtered
+
+
+@pytest.mark.parametrize("line", [
+    "TOKEN=abc BEARER xyz SFA_AbCdEfGhIjKlMnOpQrStUvWxYz012345 Sk-AbCdEfGhIjKlMnOpQr EYJa.b.c",
+    "\u017fession=abc and \u212aey=1 passwörd=x token=y",
+    "sess\u0130on=abc Bearer\u00a0xyz",
+    '127.0.0.1 "GET /api/tracks?page=2 HTTP/1.1" 200 5123 0.001234s',
+])
+def test_skipping_patterns_a_line_cannot_match_filters_as_running_them_all(line):
+    from sfa.log import _CREDENTIALS, _NAMED_VALUE, FILTERED
+
+    expected = line
+    for _, pattern, replacement in _CREDENTIALS:
+        expected = pattern.sub(replacement, expected)
+    assert filter_secrets(line) == _NAMED_VALUE.sub(rf"\1{FILTERED}", expected)

@@ -1,7 +1,8 @@
 """What an admin may change about another user: role and status, within the rules of the hierarchy.
 
 Nobody grants a role above their own or touches a user who outranks them, and the last active
-super_admin can be neither demoted nor suspended. Each change is audited in the same transaction.
+super_admin can be neither demoted nor suspended. Each change is audited, and announced to every server
+process (:func:`credentials_changed`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pypika.terms import Parameter
 from sfa.accounts import audit
 from sfa.accounts.roles import rank
 from sfa.accounts.sessions import close_all_sessions
+from sfa.accounts.tokens import credentials_changed
 from sfa.accounts.users import COLUMNS, User, users
+from sfa.pubsub import notify
 
 
 class Forbidden(Exception):
@@ -63,4 +66,5 @@ async def change_user(db, actor: User, target_id: int, changes: dict[str, str]) 
         before = {field: getattr(target, field) for field in changes}
         await audit.record(conn, actor_id=actor.id, action="user.update", target_type="user",
                            target_id=target_id, changes={"before": before, "after": changes})
+        await notify(conn, credentials_changed(target_id))
         return updated

@@ -11,10 +11,13 @@ from pypika.terms import Parameter
 from sfa.accounts.secrets import digest, new_secret
 from sfa.accounts.users import COLUMNS as USER_COLUMNS
 from sfa.accounts.users import User, users
+from sfa.pubsub import Broadcast, notify
 
 api_tokens = Table("api_tokens")
 
 TOKEN_PREFIX = "sfa_"
+CREDENTIALS_TOPIC = "credentials"
+CREDENTIALS_CHANGED = "changed"
 COLUMNS = ("id", "user_id", "name", "prefix", "last_used_at", "revoked_at", "inserted_at")
 MAX_NAME_LENGTH = 80
 
@@ -28,6 +31,12 @@ class ApiToken:
     last_used_at: datetime | None
     revoked_at: datetime | None
     inserted_at: datetime
+
+
+def credentials_changed(user_id: int) -> Broadcast:
+    """The news that what ``user_id``'s tokens grant has changed (revoked, or the user's role or status), sent
+    to every server process in the transaction of the change, so none keeps serving what it remembers."""
+    return Broadcast(CREDENTIALS_TOPIC, CREDENTIALS_CHANGED, {"user_id": user_id})
 
 
 def looks_like_token(value: str) -> bool:
@@ -54,7 +63,11 @@ async def revoke_api_token(db, user_id: int, token_id: int) -> bool:
     query = (PostgreSQLQuery.update(api_tokens).set(api_tokens.revoked_at, functions.Now())
              .where((api_tokens.id == Parameter("$1")) & (api_tokens.user_id == Parameter("$2"))
                     & api_tokens.revoked_at.isnull()))
-    return await db.pool.execute(str(query), token_id, user_id) == "UPDATE 1"
+    async with db.pool.acquire() as conn, conn.transaction():
+        revoked = await conn.execute(str(query), token_id, user_id) == "UPDATE 1"
+        if revoked:
+            await notify(conn, credentials_changed(user_id))
+    return revoked
 
 
 # Every API request authenticates, so the last use is written at most once a minute per token rather

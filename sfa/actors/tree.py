@@ -56,10 +56,13 @@ class ActorTree:
                                             worker_type="job_worker", performers=self.performers,
                                             intensity=self.intensity)
                           for queue, count in self.queues.items()}
-            self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
-                                  worker_type="gpu_worker", performers=self.performers, intensity=self.intensity,
-                                  slots=self.config.workers_processing)
-            specs = [pool.spec() for pool in (*self.pools.values(), self.gpu)]
+            # Local stem separation (the processing queue) is what runs on the GPU workers: a node that does
+            # not take processing jobs (a worker node for downloads, say) starts none.
+            if "processing" in self.queues:
+                self.gpu = WorkerPool("gpu", self.bridge, devices=gpu_devices(), actor_class=GPU_WORKER,
+                                      worker_type="gpu_worker", performers=self.performers,
+                                      intensity=self.intensity, slots=self.config.workers_processing)
+            specs = [pool.spec() for pool in (*self.pools.values(), *filter(None, [self.gpu]))]
             specs.append(ChildSpec("presences", self._start_presences, type="supervisor"))
             self.root = await Supervisor("root", specs, intensity=self.intensity).start()
             self.root.done.add_done_callback(self._root_ended)

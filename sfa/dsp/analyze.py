@@ -7,6 +7,7 @@ the summary equals what the feature functions give on the whole signal. Only per
 kept: about 75 MB per hour.
 """
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
@@ -28,6 +29,8 @@ from .spectrum import _signal, _spectrogram, frame_parameters, power_to_db
 
 FEATURE_GROUPS = ("tempo", "key", "energy", "spectral", "mfcc", "chroma", "chords")
 _READ_BLOCK = 1 << 18
+_CURVE_BIN_S = 0.5
+_CURVE_MAX_POINTS = 1000
 _TOP_DB = 80.0
 
 
@@ -64,7 +67,9 @@ def analyze_file(
     `{"time" (s), "chord" ("C", "F#m" or "N"), "confidence" (0..1)}` per beat (none without a tempo);
     energy: `energy` (mean frame RMS, full scale 1.0) and `energy_peak` (loudest frame RMS);
     spectral: `spectral_centroid` and `spectral_rolloff` (mean Hz) and `zero_crossing_rate` (mean
-    fraction); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
+    fraction); energy and spectral also give the curve over time, for plots: `energy_curve` and
+    `centroid_curve`, each `{"hop_s", "values"}` (frame means over bins of 0.5 s, or longer so that a
+    curve has at most 1000 points); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
     pitch-class weights, C first). `progress`, when given, is called with the share of the file read (0..1).
 
     Raises `AudioDecodeError` when the file cannot be read and `ParameterError` for NaN or infinite samples
@@ -171,6 +176,7 @@ class _Accumulator:
         self.frames = self.samples = 0
         self.mel_db: list[np.ndarray] = []
         self.rms: list[np.ndarray] = []
+        self.centroids: list[np.ndarray] = []
         self.pitch_classes: list[np.ndarray] = []
         self.tuning: float | None = None
         self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "treble": np.zeros(12)}
@@ -193,7 +199,9 @@ class _Accumulator:
         magnitude, _, _ = _spectrogram(y=y, S=None, power=1.0, window="hann", **frame_args)
         power = magnitude**2
         if "spectral" in self.groups:
-            self.sums["centroid"] += float(spectral_centroid(S=magnitude, sr=sr, xp=xp).sum())
+            centroid = to_numpy(spectral_centroid(S=magnitude, sr=sr, xp=xp))[0]
+            self.centroids.append(centroid)
+            self.sums["centroid"] += float(centroid.sum())
             self.sums["rolloff"] += float(spectral_rolloff(S=magnitude, sr=sr, xp=xp).sum())
             zcr = zero_crossing_rate(
                 xp.asarray(edge_segment), frame_length=n_fft, hop_length=hop, center=False
@@ -220,10 +228,12 @@ class _Accumulator:
         if "energy" in self.groups:
             summary["energy"] = float(frame_rms.mean())
             summary["energy_peak"] = float(frame_rms.max())
+            summary["energy_curve"] = self._curve(frame_rms)
         if "spectral" in self.groups:
             for name, key in (("spectral_centroid", "centroid"), ("spectral_rolloff", "rolloff")):
                 summary[name] = self.sums[key] / self.frames
             summary["zero_crossing_rate"] = self.sums["zcr"] / self.frames
+            summary["centroid_curve"] = self._curve(np.concatenate(self.centroids))
         chroma_mean = self.sums["chroma"] / self.frames
         if "key" in self.groups:
             summary["key"], summary["key_confidence"] = key_from_profile(self.sums["treble"] / self.frames)
@@ -242,6 +252,12 @@ class _Accumulator:
             summary["features"] = extra
         return summary
 
+
+    def _curve(self, frames: np.ndarray) -> dict[str, Any]:
+        """Frame values averaged over bins of `_CURVE_BIN_S` (longer for long tracks), for a plot."""
+        per_bin = max(round(_CURVE_BIN_S * self.sr / self.hop_length), math.ceil(frames.size / _CURVE_MAX_POINTS), 1)
+        bins = [frames[start : start + per_bin].mean() for start in range(0, frames.size, per_bin)]
+        return {"hop_s": per_bin * self.hop_length / self.sr, "values": [round(float(v), 6) for v in bins]}
 
     def _rhythm_and_chords(self, mel_db: np.ndarray, frame_rms: np.ndarray) -> dict[str, Any]:
         envelope = onset_strength(S=mel_db, n_fft=self.n_fft, hop_length=self.hop_length)

@@ -33,6 +33,7 @@ from sfa.jobs.executors import Execute, JobFailure
 from sfa.jobs.job import Job
 from sfa.jobs.kinds import JobKinds
 from sfa.pubsub import notify, notify_many
+from sfa.tracks.files import remove_job_temps
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,8 @@ class JobQueue:
             for job in await store.expired(conn, self.config.queue_lease_s):
                 error = f"its node {job.node} stopped (no heartbeat for {self.config.queue_lease_s:g}s)"
                 log.warning("job %s (%s): rescued: %s", job.id, job.kind, error)
+                # What the dead attempt was writing is half a file; the next attempt starts afresh.
+                remove_job_temps(self.config.data_dir, job.id)
                 moved.extend(await self._after_failure(conn, job, error, True))
             await notify_many(conn, [events.event_for(job) for job in moved])
         return moved

@@ -92,6 +92,15 @@ UPDATE jobs SET state = 'queued', attempt = attempt - 1, node = NULL, progress =
 WHERE state = 'running' AND node = $1 AND id = ANY($2::bigint[])
 RETURNING {RETURNING}
 """
+# Finished jobs past the retention, oldest first, a batch at a time (jobs_finished_at_idx): one statement
+# never holds locks on a whole backlog. pypika cannot delete through a limited subquery.
+PRUNE = """
+DELETE FROM jobs WHERE id IN (
+    SELECT id FROM jobs
+    WHERE finished_at < now() - make_interval(secs => $1) AND state IN ('completed', 'failed', 'cancelled')
+    ORDER BY finished_at LIMIT $2
+)
+"""
 HEARTBEAT = str(PostgreSQLQuery.update(jobs).set(jobs.heartbeat_at, Now())
                 .where((jobs.state == RUNNING) & (jobs.node == _p(1))))
 PROGRESS = str(PostgreSQLQuery.update(jobs).set(jobs.progress, _p(3)).set(jobs.message, _p(4))
@@ -168,6 +177,11 @@ async def expired(conn: Connection, lease_s: float) -> list[Job]:
 
 async def release(conn: Connection, node: str, job_ids: Sequence[int]) -> list[Job]:
     return [Job.from_row(row) for row in await conn.fetch(RELEASE, node, list(job_ids))]
+
+
+async def prune(conn: Connection, retention_s: float, limit: int) -> int:
+    """Delete up to ``limit`` jobs finished more than ``retention_s`` ago; how many went."""
+    return int((await conn.execute(PRUNE, retention_s, limit)).split()[-1])
 
 
 async def heartbeat(conn: Connection, node: str) -> None:

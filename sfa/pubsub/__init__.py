@@ -8,9 +8,9 @@ from sfa.pubsub.broadcast import Broadcast
 from sfa.pubsub.jobs import job_completed, job_failed, job_progress, job_topic
 from sfa.pubsub.postgres import notify, notify_many
 from sfa.pubsub.pubsub import PubSub
-from sfa.pubsub.registry import Subscriber, Subscription
+from sfa.pubsub.registry import Encoder, Fastlane, Subscriber, Subscription
 
 __all__ = [
-    "Broadcast", "PubSub", "Subscriber", "Subscription", "job_completed", "job_failed", "job_progress",
-    "job_topic", "notify", "notify_many",
+    "Broadcast", "Encoder", "Fastlane", "PubSub", "Subscriber", "Subscription", "job_completed", "job_failed",
+    "job_progress", "job_topic", "notify", "notify_many",
 ]

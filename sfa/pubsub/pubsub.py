@@ -9,7 +9,7 @@ import socket
 from sfa.db.database import Database
 from sfa.pubsub.broadcast import Broadcast
 from sfa.pubsub.postgres import PostgresListener, notify
-from sfa.pubsub.registry import Registry, Subscriber, Subscription
+from sfa.pubsub.registry import Fastlane, Registry, Subscriber, Subscription
 
 
 class PubSub:
@@ -31,8 +31,10 @@ class PubSub:
     async def stop(self) -> None:
         await self._listener.stop()
 
-    def subscribe(self, topic: str, subscriber: Subscriber) -> Subscription:
-        return self._registry.subscribe(topic, subscriber)
+    def subscribe(self, topic: str, subscriber: Subscriber, fastlane: Fastlane | None = None) -> Subscription:
+        """Call ``subscriber`` with each broadcast on ``topic``, or, given a ``fastlane``, only with those it
+        intercepts, writing the others' frames straight to the fastlane."""
+        return self._registry.subscribe(topic, subscriber, fastlane)
 
     def subscribers(self, topic: str) -> int:
         """How many subscriptions this process holds on ``topic``."""

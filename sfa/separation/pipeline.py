@@ -120,10 +120,12 @@ def resampled(spans: Iterator[torch.Tensor], orig_freq: int, new_freq: int, samp
 
 
 def write_stems(spans: Iterable[torch.Tensor], names: tuple[str, ...], sample_rate: int, channels: int,
-                data_dir: Path, folder: str, subtype: str = STEM_SUBTYPE) -> list[dict[str, object]]:
+                data_dir: Path, folder: str, job_id: int | None = None,
+                subtype: str = STEM_SUBTYPE) -> list[dict[str, object]]:
     """Each stem to ``folder/<name>.wav`` under ``data_dir``, span by span as ``spans`` yields them
-    (``(stems, channels, span)``); written aside and renamed into place once complete, removed if not."""
-    temps = [temp_path(data_dir) for _ in names]
+    (``(stems, channels, span)``); written aside (temp files named after ``job_id``) and renamed into
+    place once complete, removed if not."""
+    temps = [temp_path(data_dir, job_id) for _ in names]
     try:
         with contextlib.ExitStack() as files:
             sinks = [files.enter_context(soundfile.SoundFile(temp, "w", sample_rate, channels, subtype,

@@ -48,7 +48,7 @@ def separate_locally(ctx: JobContext) -> dict[str, Any]:
     spans = separate_track(engine, bag, track, settings, job=job_id, progress=progress, cancelled=ctx.cancelled)
     try:
         written = write_stems(spans, bag.stems, track.sample_rate, track.channels, Path(args["data_dir"]),
-                              args["folder"])
+                              args["folder"], job_id)
     except Cancelled as exc:
         raise PermanentError(str(exc)) from None
     finally:

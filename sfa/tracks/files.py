@@ -27,11 +27,24 @@ def original_path(track_id: int, extension: str) -> str:
     return f"{TRACKS}/{track_id}/original.{extension}"
 
 
-def temp_path(data_dir: Path) -> Path:
-    """A fresh name under ``tmp/`` (the same file system as the final place, so the rename is atomic)."""
+def temp_path(data_dir: Path, job_id: int | None = None) -> Path:
+    """A fresh name under ``tmp/`` (the same file system as the final place, so the rename is atomic).
+
+    A job's temp files carry its id, so that when its node dies mid-write the node that rescues the job
+    removes what the dead attempt left (:func:`remove_job_temps`).
+    """
     folder = data_dir / TMP
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{uuid.uuid4().hex}.part"
+    return folder / f"{'' if job_id is None else f'job-{job_id}-'}{uuid.uuid4().hex}.part"
+
+
+def remove_job_temps(data_dir: Path, job_id: int) -> int:
+    """Remove the temp files of ``job_id``'s earlier attempts; how many there were."""
+    removed = 0
+    for temp in (data_dir / TMP).glob(f"job-{job_id}-*.part"):
+        temp.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def promote(temp: Path, data_dir: Path, relative: str) -> Path:

@@ -12,8 +12,9 @@ from typing import Any
 
 import asyncpg
 from pypika import Order, PostgreSQLQuery, Table
+from pypika import analytics as an
 from pypika.functions import Count, Now
-from pypika.terms import Parameter
+from pypika.terms import Parameter, Star
 
 from sfa.db.database import Database
 
@@ -119,24 +120,34 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listing(q: str | None) -> PostgreSQLQuery:
+def _listing(searching: bool) -> PostgreSQLQuery:
     condition = tracks.user_id == Parameter("$1")
-    if q:
+    if searching:
         condition &= tracks.title.ilike(Parameter("$2")) | tracks.artist.ilike(Parameter("$2"))
     return PostgreSQLQuery.from_(tracks).where(condition)
+
+
+def _page(searching: bool) -> str:
+    """One page, newest first, each row carrying the count of every match (the window is counted before
+    LIMIT), so a listing is one round trip."""
+    n = 2 if searching else 1
+    return str(_listing(searching).select(*COLUMNS, an.Count(Star()).over().as_("total_count"))
+               .orderby(tracks.id, order=Order.desc).limit(Parameter(f"${n + 1}")).offset(Parameter(f"${n + 2}")))
+
+
+# Built once per shape, not per request: building a pypika query costs more than running this one.
+SELECT_PAGE = {searching: _page(searching) for searching in (False, True)}
+COUNT_MATCHES = {searching: str(_listing(searching).select(Count(Star()))) for searching in (False, True)}
 
 
 async def list_tracks(database: Database, user_id: int, *, q: str | None, offset: int,
                       limit: int) -> tuple[list[Track], int]:
     """The owner's tracks, newest first, whose title or artist contains ``q`` (case-insensitive)."""
     args: list[Any] = [user_id] + ([f"%{escape_like(q)}%"] if q else [])
-    base = _listing(q)
-    n = len(args)
-    page = base.select(*COLUMNS).orderby(tracks.id, order=Order.desc) \
-        .limit(Parameter(f"${n + 1}")).offset(Parameter(f"${n + 2}"))
     async with database.pool.acquire() as conn:
-        rows = await conn.fetch(str(page), *args, limit, offset)
-        total = await conn.fetchval(str(base.select(Count("*"))), *args)
+        rows = await conn.fetch(SELECT_PAGE[bool(q)], *args, limit, offset)
+        # A page past the end has no row to carry the count.
+        total = rows[0]["total_count"] if rows else await conn.fetchval(COUNT_MATCHES[bool(q)], *args)
     return [Track.from_row(row) for row in rows], total
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
-from sfa.web import exports, health, phoenix
+from sfa.web import assets, exports, health, live, phoenix, views
 from sfa.web.api import (
     admin_llm,
     admin_supervisors,
@@ -33,10 +34,12 @@ from sfa.web.api import (
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.channels import add_channels
 from sfa.web.envelope import envelope_middleware
-from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY
-from sfa.web.pages import accounts, home, spotify_auth
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY, TOKEN_CACHE
+from sfa.web.pages import accounts, spotify_auth
 from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
 from sfa.web.request_id import add_request_id_header, request_id_middleware
+from sfa.web.token_cache import TOPIC as CREDENTIALS_TOPIC
+from sfa.web.token_cache import TokenCache
 
 SESSION_MAX_AGE_S = 60 * 24 * 3600
 
@@ -59,16 +62,20 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
+    app[TOKEN_CACHE] = TokenCache(config.token_cache_s)
+    app.cleanup_ctx.append(forgetting_changed_credentials)
     app[SPOTIFY] = started_with(app, SpotifyService(config, database, secret_key))
     app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
     app[LLM] = Providers.from_config(config)
     app.on_cleanup.append(close_providers)
     app.on_response_prepare.append(add_request_id_header)
     setup_rate_limits(app)
-    for module in (health, home, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
+    for module in (health, assets, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
                    analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):
         app.add_routes(module.routes)
     add_channels(phoenix.setup(app, authenticate=authenticate_socket).router)
+    live.setup(app, views.live_routes(), token_key=derive_key(secret_key, "live view token"),
+               document=views.live_document, not_found=views.not_found)
     return app
 
 
@@ -91,6 +98,13 @@ def started_with(app: web.Application, service: S) -> S:
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     return service
+
+
+async def forgetting_changed_credentials(app: web.Application) -> AsyncIterator[None]:
+    """The token cache hears every process's news of changed credentials while the app runs."""
+    subscription = app[PUBSUB].subscribe(CREDENTIALS_TOPIC, app[TOKEN_CACHE].on_broadcast)
+    yield
+    subscription.cancel()
 
 
 async def close_providers(app: web.Application) -> None:

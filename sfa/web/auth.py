@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from sfa.accounts.roles import at_least
+from sfa.accounts.secrets import digest
 from sfa.accounts.sessions import user_for_session
 from sfa.accounts.socket_tokens import socket_token_user_id
 from sfa.accounts.tokens import looks_like_token, user_for_token
@@ -22,7 +23,7 @@ from sfa.accounts.users import User, get_user
 from sfa.web.csrf import SAFE_METHODS, check_csrf_header
 from sfa.web.envelope import is_api
 from sfa.web.errors import APIError
-from sfa.web.keys import DATABASE, SOCKET_TOKEN_KEY
+from sfa.web.keys import DATABASE, SOCKET_TOKEN_KEY, TOKEN_CACHE
 
 USER = web.RequestKey("user", object)
 CREDENTIAL_PROBLEM = web.RequestKey("credential_problem", str)
@@ -52,7 +53,7 @@ async def identify(request: web.Request) -> User | None:
         if scheme.lower() != "bearer" or not secret.strip():
             request[CREDENTIAL_PROBLEM] = "malformed Authorization header: expected 'Bearer <token>'"
         else:
-            user = await user_for_token(database, secret.strip())
+            user = await token_user(request, secret.strip())
             if user is None:
                 request[CREDENTIAL_PROBLEM] = "invalid or revoked API token"
     else:
@@ -63,6 +64,19 @@ async def identify(request: web.Request) -> User | None:
         if user is not None and request.method not in SAFE_METHODS and is_api(request):
             check_csrf_header(request, session)
     request[USER] = user
+    return user
+
+
+async def token_user(request: web.Request, secret: str) -> User | None:
+    """The owner of a live API token (:func:`user_for_token`), remembered a few seconds (:mod:`token_cache`)."""
+    cache = request.app[TOKEN_CACHE]
+    key = digest(secret)
+    user = cache.get(key)
+    if user is None:
+        generation = cache.generation()
+        user = await user_for_token(request.app[DATABASE], secret)
+        if user is not None:
+            cache.put(key, user, generation)
     return user
 
 
@@ -99,7 +113,7 @@ async def authenticate_socket(request: web.Request, params: Mapping[str, str]) -
     if not token:
         user = await identify(request)
     elif looks_like_token(token):
-        user = await user_for_token(database, token)
+        user = await token_user(request, token)
     else:
         user_id = socket_token_user_id(request.app[SOCKET_TOKEN_KEY], token)
         user = None if user_id is None else await get_user(database, user_id)

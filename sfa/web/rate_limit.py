@@ -1,26 +1,41 @@
-"""Rate limits per pipeline, as the contract sets them: fixed windows counted in this process.
+"""Rate limits per pipeline, as the contract sets them: fixed windows counted once for the whole cluster.
 
 ``api_auth`` covers every API route per user (per IP when anonymous), ``api_heavy`` adds a tighter limit
-on the four routes that start expensive work, ``browser`` covers pages per IP. Counting happens without
-an ``await`` between the check and the increment, so concurrent requests cannot slip past the limit.
+on the four routes that start expensive work, ``browser`` covers pages per IP. Every node counts in the
+same PostgreSQL rows (``rate_limit_windows``), so two nodes behind a load balancer give a user the limit
+once, not twice. *Why not count in each process and sync now and then:* the limit would then hold only
+approximately (a burst split over the nodes passes between syncs); *why not Redis:* one more service to
+run for what one row in the database we already hold does.
+
+Counting is one UPSERT for every hit that arrives while the previous one is on its way (group commit, as a
+database does with its log): alone, a request waits one round trip; under load, hundreds share one
+statement, so the count costs no more connections as requests grow. The row lock orders concurrent
+UPSERTs from all nodes, and a batch's hits on one key get consecutive counts, so exactly the limit passes.
 Every limited response carries the three ``X-RateLimit-*`` headers of its tightest pipeline.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sfa.config import Config, RateLimit
+from sfa.db.database import Database
 from sfa.web.auth import identify
 from sfa.web.envelope import error_response, is_api
 from sfa.web.errors import APIError
-from sfa.web.keys import CONFIG
+from sfa.web.keys import CONFIG, DATABASE
+
+log = logging.getLogger(__name__)
 
 HEAVY_ROUTES = frozenset({
     ("POST", "/api/spotify/import"),
@@ -30,6 +45,20 @@ HEAVY_ROUTES = frozenset({
 })
 BROWSER_PREFIXES = ("/users/", "/auth/")
 UNLIMITED = ("/health", "/socket/", "/live/", "/static/")
+SWEEP_S = 60.0
+
+# A batch of keys, each with its number of hits, in one statement (unnest). Hits for a window later than
+# the row's start it over; hits for an earlier one (a node whose clock lags) count in the row's window, so
+# nodes never reset each other's counts back and forth. pypika has neither unnest nor DO UPDATE with CASE.
+HIT = """
+INSERT INTO rate_limit_windows AS w (key, reset_at, hits)
+SELECT key, reset_at, hits FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS hit (key, reset_at, hits)
+ON CONFLICT (key) DO UPDATE
+    SET hits = CASE WHEN EXCLUDED.reset_at > w.reset_at THEN EXCLUDED.hits ELSE w.hits + EXCLUDED.hits END,
+        reset_at = GREATEST(w.reset_at, EXCLUDED.reset_at)
+RETURNING key, reset_at, hits
+"""
+SWEEP = "DELETE FROM rate_limit_windows WHERE reset_at < $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,26 +74,67 @@ class Decision:
                 "X-RateLimit-Reset": str(self.reset_at)}
 
 
-class FixedWindow:
-    """Counts hits per key in windows of ``period_s`` seconds aligned to the epoch."""
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """One of the contract's pipelines: its name prefixes the keys it counts, in windows of its rate."""
 
-    def __init__(self, rate: RateLimit, clock: Callable[[], float] = time.time) -> None:
-        self.rate = rate
-        self.clock = clock
-        self.counts: dict[str, tuple[int, int]] = {}
+    name: str
+    rate: RateLimit
 
-    def hit(self, key: str) -> Decision:
-        window = int(self.clock() // self.rate.period_s)
-        seen_window, count = self.counts.get(key, (window, 0))
-        if seen_window != window:
-            count = 0
-            if len(self.counts) > 10_000:
-                self.counts = {k: v for k, v in self.counts.items() if v[0] == window}
-        allowed = count < self.rate.limit
-        if allowed:
-            count += 1
-        self.counts[key] = (window, count)
-        return Decision(allowed, self.rate.limit, self.rate.limit - count, (window + 1) * self.rate.period_s)
+    def key(self, subject: str) -> str:
+        return f"{self.name}:{subject}"
+
+    def reset_at(self, now: float) -> int:
+        return (int(now // self.rate.period_s) + 1) * self.rate.period_s
+
+    def decide(self, count: Count) -> Decision:
+        return Decision(count.hits <= self.rate.limit, self.rate.limit, max(0, self.rate.limit - count.hits),
+                        count.reset_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A hit's place in its window: the hits counted up to and including it, and the window's end."""
+
+    hits: int
+    reset_at: int
+
+
+class WindowCounter:
+    """Counts hits in ``rate_limit_windows``, every hit waiting when a statement leaves in that statement."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._waiting: list[tuple[str, int, asyncio.Future[Count]]] = []
+        self._sending: asyncio.Task | None = None
+
+    def hit(self, key: str, reset_at: int) -> asyncio.Future[Count]:
+        counted: asyncio.Future[Count] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, reset_at, counted))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send(), name="rate limit counts")
+        return counted
+
+    async def _send(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            by_key: dict[str, list[tuple[int, asyncio.Future[Count]]]] = {}
+            for key, reset_at, counted in batch:
+                by_key.setdefault(key, []).append((reset_at, counted))
+            try:
+                rows = await self.database.pool.fetch(HIT, list(by_key), [max(r for r, _ in hits) for hits in
+                                                                          by_key.values()],
+                                                      [len(hits) for hits in by_key.values()])
+            except Exception as exc:  # every waiting request gets the failure; the next batch tries again
+                for _, _, counted in batch:
+                    if not counted.done():
+                        counted.set_exception(exc)
+                continue
+            for row in rows:
+                hits = by_key[row["key"]]
+                for place, (_, counted) in enumerate(hits, start=row["hits"] - len(hits) + 1):
+                    if not counted.done():
+                        counted.set_result(Count(place, row["reset_at"]))
 
 
 class RateLimited(APIError):
@@ -79,23 +149,47 @@ class RateLimited(APIError):
 
 
 class RateLimiter:
-    def __init__(self, config: Config) -> None:
-        self.api = FixedWindow(config.rate_api)
-        self.heavy = FixedWindow(config.rate_heavy)
-        self.browser = FixedWindow(config.rate_browser)
+    def __init__(self, config: Config, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self.api = Pipeline("api_auth", config.rate_api)
+        self.heavy = Pipeline("api_heavy", config.rate_heavy)
+        self.browser = Pipeline("browser", config.rate_browser)
+        self.database = database
+        self.counter = WindowCounter(database)
+        self.clock = clock
+
+    async def hit(self, counted: Sequence[tuple[Pipeline, str]]) -> Decision:
+        """Count one hit of ``subject`` in each pipeline; the first refusal, else the tightest decision."""
+        now = self.clock()
+        counts = await asyncio.gather(*(self.counter.hit(pipeline.key(subject), pipeline.reset_at(now))
+                                        for pipeline, subject in counted))
+        decisions = [pipeline.decide(count) for (pipeline, _), count in zip(counted, counts, strict=True)]
+        denied = [d for d in decisions if not d.allowed]
+        return denied[0] if denied else min(decisions, key=lambda d: d.remaining)
 
     async def decide(self, request: web.Request) -> Decision | None:
         if request.path.startswith(UNLIMITED):
             return None
         if not is_api(request):
-            return self.browser.hit(request.remote or "-")
+            return await self.hit([(self.browser, request.remote or "-")])
         user = await identify(request)
-        key = f"user:{user.id}" if user is not None else f"ip:{request.remote}"
-        decisions = [self.api.hit(key)]
+        subject = f"user:{user.id}" if user is not None else f"ip:{request.remote}"
+        counted = [(self.api, subject)]
         if (request.method, request.path.rstrip("/")) in HEAVY_ROUTES:
-            decisions.append(self.heavy.hit(key))
-        denied = [d for d in decisions if not d.allowed]
-        return denied[0] if denied else min(decisions, key=lambda d: d.remaining)
+            counted.append((self.heavy, subject))
+        return await self.hit(counted)
+
+    async def sweep(self) -> int:
+        """Drop the rows of windows that have ended; how many went."""
+        status = await self.database.pool.execute(SWEEP, int(self.clock()))
+        return int(status.split()[-1])
+
+    async def sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.sweep()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("rate limits: sweeping ended windows failed (%s)", exc)
 
 
 LIMITER = web.AppKey("rate_limiter", RateLimiter)
@@ -118,6 +212,16 @@ async def add_rate_limit_headers(request: web.Request, response: web.StreamRespo
         response.headers.update(request[DECISION].headers)
 
 
+async def sweeping(app: web.Application) -> AsyncIterator[None]:
+    """Sweep ended windows while the app runs."""
+    sweeper = asyncio.create_task(app[LIMITER].sweep_forever(), name="rate limit sweeper")
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+
+
 def setup_rate_limits(app: web.Application) -> None:
-    app[LIMITER] = RateLimiter(app[CONFIG])
+    app[LIMITER] = RateLimiter(app[CONFIG], app[DATABASE])
+    app.cleanup_ctx.append(sweeping)
     app.on_response_prepare.append(add_rate_limit_headers)

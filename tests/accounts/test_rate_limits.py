@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from sfa.config import RateLimit
 from sfa.web import make_app
-from sfa.web.rate_limit import FixedWindow
+from sfa.web.rate_limit import RateLimiter
 from tests.serving import AppServer
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -91,11 +91,35 @@ async def test_health_and_sockets_are_not_limited(client):
     assert not set(RATE_HEADERS) & set(response.headers)
 
 
-def test_a_window_resets_when_its_period_ends():
+async def test_a_window_resets_when_its_period_ends(config, database):
     now = [1000.0]
-    window = FixedWindow(RateLimit(2, 10), clock=lambda: now[0])
+    limiter = RateLimiter(config.replace(rate_browser=RateLimit(2, 10)), database, clock=lambda: now[0])
+    counted = [(limiter.browser, "window-test")]
 
-    assert [window.hit("k").allowed for _ in range(3)] == [True, True, False]
+    assert [(await limiter.hit(counted)).allowed for _ in range(3)] == [True, True, False]
     now[0] = 1010.0
-    decision = window.hit("k")
+    decision = await limiter.hit(counted)
     assert decision.allowed and decision.remaining == 1 and decision.reset_at == 1020
+
+
+async def test_a_node_whose_clock_lags_counts_in_the_current_window(config, database):
+    now = [1015.0]
+    limiter = RateLimiter(config.replace(rate_browser=RateLimit(2, 10)), database, clock=lambda: now[0])
+    counted = [(limiter.browser, "skew-test")]
+    await limiter.hit(counted)
+    now[0] = 1005.0
+
+    decision = await limiter.hit(counted)
+
+    assert (decision.remaining, decision.reset_at) == (0, 1020)
+    assert not (await limiter.hit(counted)).allowed
+
+
+async def test_ended_windows_are_swept(config, database):
+    now = [1000.0]
+    limiter = RateLimiter(config, database, clock=lambda: now[0])
+    await limiter.hit([(limiter.browser, "sweep-test")])
+    now[0] = 1200.0
+
+    assert await limiter.sweep() >= 1
+    assert await database.pool.fetchval("SELECT count(*) FROM rate_limit_windows WHERE key LIKE '%sweep-test'") == 0

@@ -58,11 +58,17 @@ def test_summary_matches_the_feature_functions_on_the_whole_signal(xp) -> None:
     np.testing.assert_allclose(result["features"]["chroma"], chroma, atol=1e-6)
     _, beats = dsp.beat_track(y=y, sr=SR)
     np.testing.assert_allclose(result["beats"], beats * 512 / SR, atol=1e-3)
+    frames = dsp.rms(y=y)[0]
+    per_bin = round(result["energy_curve"]["hop_s"] * SR / 512)
+    assert len(result["energy_curve"]["values"]) == math.ceil(frames.size / per_bin)
+    assert result["energy_curve"]["values"][1] == pytest.approx(frames[per_bin:2 * per_bin].mean(), rel=1e-4)
+    centroid = dsp.spectral_centroid(y=y, sr=SR)[0]
+    assert result["centroid_curve"]["values"][1] == pytest.approx(centroid[per_bin:2 * per_bin].mean(), rel=1e-4)
 
 
 def test_feature_groups_select_keys() -> None:
     result = dsp.analyze(song(seconds=4.0), SR, features=["energy"])
-    assert set(result) == {"duration", "sample_rate", "energy", "energy_peak"}
+    assert set(result) == {"duration", "sample_rate", "energy", "energy_peak", "energy_curve"}
     assert set(dsp.analyze(song(seconds=4.0), SR, features="all")) >= {"tempo", "key", "features", "beats"}
     with pytest.raises(dsp.ParameterError, match="unknown features"):
         dsp.analyze(song(seconds=1.0), SR, features=["loudness"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sfa.jobs import store
+from sfa.jobs.maintenance import Maintenance
+from sfa.jobs.stats import fold_counts, overview
 from tests.jobs.conftest import wait_for_state
 
 
@@ -66,3 +68,33 @@ async def test_admin_overview_counts_by_queue_and_state(client, make_account, ad
     assert mine["counts"] == {"queued": 2, "running": 0, "completed": 1, "failed": 0, "cancelled": 0}
     assert mine["oldest_waiting_s"] >= 5 and mine["completed_last_minute"] == 1
     assert body["completed_last_minute"] >= 1 and body["totals"]["queued"] >= 2
+
+
+async def test_the_overview_counts_follow_every_transition_through_a_fold(add_job, queue_name, database):
+    for n in range(3):
+        await add_job(queue_name, {"n": n})
+    async with database.pool.acquire() as conn:
+        await fold_counts(conn)
+        await conn.execute("UPDATE jobs SET state = 'cancelled', finished_at = now() WHERE queue = $1 AND "
+                           "args->>'n' = '0'", queue_name)
+
+    assert (await overview(database))["queues"][queue_name]["counts"] == \
+        {"queued": 2, "running": 0, "completed": 0, "failed": 0, "cancelled": 1}
+
+
+async def test_finished_jobs_past_the_retention_are_pruned_and_leave_the_counts(add_job, queue_name, database,
+                                                                                 config):
+    old, recent, waiting = [await add_job(queue_name, {"n": n}) for n in range(3)]
+    async with database.pool.acquire() as conn:
+        await conn.execute("UPDATE jobs SET state = 'completed', finished_at = now() - $2 * interval '1 second' "
+                           "WHERE id = $1", old.id, 3600)
+        await conn.execute("UPDATE jobs SET state = 'failed', finished_at = now() WHERE id = $1", recent.id)
+
+    pruned = await Maintenance(database, config.replace(queue_retention_s=600)).round()
+
+    assert pruned >= 1
+    left = {row["id"] for row in await database.pool.fetch("SELECT id FROM jobs WHERE queue = $1", queue_name)}
+    assert left == {recent.id, waiting.id}
+    assert (await overview(database))["queues"][queue_name]["counts"] == \
+        {"queued": 1, "running": 0, "completed": 0, "failed": 1, "cancelled": 0}
+    assert await database.pool.fetchval("SELECT count(*) FROM job_counts WHERE queue = $1", queue_name) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sfa.pubsub import Broadcast
 from sfa.web.phoenix import Channel, Error, JoinRefused, Ok, handles
 from sfa.web.phoenix.message import Payload
 
@@ -62,3 +63,12 @@ class ProbeChannel(Channel):
 class UnbuildableChannel(Channel):
     def __init__(self, *args: Any) -> None:
         raise RuntimeError("channel class broken on purpose")
+
+
+class LoudChannel(ProbeChannel):
+    """``loud:*``: intercepts ``shout`` to send it upper-cased; every other broadcast takes the fastlane."""
+
+    intercepts = frozenset({"shout"})
+
+    async def handle_out(self, broadcast: Broadcast) -> None:
+        self.push(broadcast.event, {"text": broadcast.payload["text"].upper(), "by": self.join_ref})

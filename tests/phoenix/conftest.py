@@ -19,7 +19,7 @@ from sfa.db import Database
 from sfa.web import make_app
 from sfa.web.keys import PHOENIX
 from tests.conftest import Account
-from tests.phoenix.channels import ProbeChannel, UnbuildableChannel
+from tests.phoenix.channels import LoudChannel, ProbeChannel, UnbuildableChannel
 from tests.phoenix.js_client import JsClient
 from tests.serving import AppServer
 
@@ -50,6 +50,7 @@ def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
     app = make_app(phoenix_config, database)
     app[PHOENIX].router.add("test:*", ProbeChannel)
     app[PHOENIX].router.add("broken:*", UnbuildableChannel)
+    app[PHOENIX].router.add("loud:*", LoudChannel)
     return app
 
 
@@ -57,6 +58,15 @@ def phoenix_app(phoenix_config: Config, database: Database) -> web.Application:
 async def server(phoenix_app: web.Application) -> AsyncIterator[TestServer]:
     async with AppServer(phoenix_app) as test_server:
         yield test_server
+
+
+@pytest.fixture
+async def other_node(phoenix_config: Config, database_url: str) -> AsyncIterator[TestServer]:
+    """A second app with its own pool and PubSub, as a second server on the same database would have."""
+    database = await Database(database_url, max_size=2).connect()
+    async with AppServer(make_app(phoenix_config, database)) as test_server:
+        yield test_server
+    await database.close()
 
 
 @pytest.fixture

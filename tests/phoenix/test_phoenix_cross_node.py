@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sfa.db import Database
 from sfa.pubsub import Broadcast, job_progress
-from sfa.web import make_app
 from sfa.web.keys import PUBSUB
-from tests.serving import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = "x" * 12_000
@@ -37,15 +34,6 @@ PUBLISHER = textwrap.dedent("""
 @pytest.fixture
 async def account(make_account):
     return await make_account()
-
-
-@pytest.fixture
-async def other_node(phoenix_config, database_url):
-    """A second app with its own pool and PubSub, as a second server on the same database would have."""
-    database = await Database(database_url, max_size=2).connect()
-    async with AppServer(make_app(phoenix_config, database)) as test_server:
-        yield test_server
-    await database.close()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "longpoll"])

@@ -220,18 +220,18 @@ class Fuzzer:
     async def _longpoll(self, case: Case) -> str:
         async with self.http.get("/socket/longpoll", params={"vsn": case.vsn},
                                  headers={"X-Phoenix-AuthToken": self.token}) as response:
-            session = (await response.json())["token"]
+            connection = (await response.json())["token"]
         for frame in case.frames:
             if case.vsn == "1.0.0":
-                await self._post(session, frame, "application/json")
+                await self._post(connection, frame, "application/json")
             else:
                 line = base64.b64encode(frame).decode() if isinstance(frame, bytes) else frame
-                await self._post(session, line, "application/x-ndjson")
-        if await self._post(session, heartbeat(case.vsn), "application/json") == 410:
+                await self._post(connection, line, "application/x-ndjson")
+        if await self._post(connection, heartbeat(case.vsn), "application/json") == 410:
             return "closed"
         while True:
-            # With its credentials, as the JS client polls: a session that ended answers 410 (reopen), not 403.
-            async with self.http.get("/socket/longpoll", params={"token": session, "vsn": case.vsn},
+            # With its credentials, as the JS client polls: a connection that ended answers 410 (reopen), not 403.
+            async with self.http.get("/socket/longpoll", params={"token": connection, "vsn": case.vsn},
                                      headers={"X-Phoenix-AuthToken": self.token}) as response:
                 polled = await response.json()
             if polled["status"] == 410:
@@ -240,9 +240,9 @@ class Fuzzer:
             if any(answers_heartbeat(text, case.vsn) for text in texts):
                 return "answering"
 
-    async def _post(self, session: str, body: str | bytes, content_type: str) -> int:
+    async def _post(self, connection: str, body: str | bytes, content_type: str) -> int:
         """POST frames; the logical status, which is an answer whatever the frames held."""
-        async with self.http.post("/socket/longpoll", params={"token": session}, data=body,
+        async with self.http.post("/socket/longpoll", params={"token": connection}, data=body,
                                   headers={"content-type": content_type}) as response:
             if response.status == 413:
                 return 413

@@ -28,8 +28,9 @@ from sfa.web.rate_limit import LIMITER, RateLimited
 SEPARATION_ROLE = "pro"
 
 
-def _heavy(context: ToolContext) -> None:
-    decision = context.app[LIMITER].heavy.hit(f"user:{context.user.id}")
+async def _heavy(context: ToolContext) -> None:
+    limiter = context.app[LIMITER]
+    decision = await limiter.hit([(limiter.heavy, f"user:{context.user.id}")])
     if not decision.allowed:
         raise RateLimited(decision, time.time())
 
@@ -40,7 +41,7 @@ def started(job: Job) -> Result:
 
 async def start_analysis(context: ToolContext, track_id: int) -> Result:
     track_id, features = analysis_request({"track_id": track_id})
-    _heavy(context)
+    await _heavy(context)
     return started(await start_track_job(context.app, context.user.id, track_id, ANALYSIS_KIND,
                                          {"features": features}))
 
@@ -51,7 +52,7 @@ async def start_separation(context: ToolContext, track_id: int, model: str = DEF
         raise Forbidden(f"requires the {SEPARATION_ROLE} role or higher")
     track_id, model, engine = separation_request({"track_id": track_id, "model": model, "engine": engine},
                                                  context.app[CONFIG].lalalai_key is not None)
-    _heavy(context)
+    await _heavy(context)
     job = await start_track_job(context.app, context.user.id, track_id, PROCESSING_KIND,
                                 {"model": model, "engine": engine})
     return started(job) | {"model": model, "engine": engine}
@@ -59,7 +60,7 @@ async def start_separation(context: ToolContext, track_id: int, model: str = DEF
 
 async def import_url(context: ToolContext, url: str, quality: str = DEFAULT_QUALITY) -> Result:
     url, quality = download_request({"url": url, "quality": quality})
-    _heavy(context)
+    await _heavy(context)
     return started(await start_download(context.app, context.user.id, url, quality))
 
 

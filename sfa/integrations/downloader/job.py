@@ -40,7 +40,7 @@ def perform(ctx: JobContext) -> dict[str, Any]:
     source = Source(args["url"], args.get("quality", DEFAULT_QUALITY), args.get("spotify") or {})
     limits = Limits(int(args["max_bytes"]), float(args["timeout_s"]))
     transfer = Transfer(lambda share, message: ctx.report(share * TRANSFER_SHARE, message), ctx.cancelled)
-    temp = temp_path(data_dir)
+    temp = temp_path(data_dir, ctx.job.job_id)
     try:
         backend, fetched = _fetch(backends_for(source.url, args), source, temp, limits, transfer)
         ctx.report(TRANSFER_SHARE, "checking the audio")

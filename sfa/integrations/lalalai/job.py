@@ -44,7 +44,8 @@ def separate_remotely(ctx: JobContext) -> dict[str, Any]:
         state = _wait(ctx, client, task_id)
         if state["status"] != "success":
             raise PermanentError(f"lalal.ai task {task_id} ended {state['status']}: {state.get('error')}")
-        stems = [_fetch(client, track, names, data_dir, args["folder"]) for track in state["result"]["tracks"]]
+        stems = [_fetch(client, track, names, data_dir, args["folder"], ctx.job.job_id)
+                 for track in state["result"]["tracks"]]
     except LalalaiError as exc:
         if 400 <= exc.status < 500 and exc.status != 429:
             raise PermanentError(str(exc)) from None
@@ -68,11 +69,11 @@ def _wait(ctx: JobContext, client: LalalaiClient, task_id: str) -> dict[str, Any
 
 
 def _fetch(client: LalalaiClient, track: dict[str, Any], names: dict[str, str], data_dir: Path,
-           folder: str) -> dict[str, Any]:
+           folder: str, job_id: int) -> dict[str, Any]:
     name = BACK if track["type"] == "back" else names.get(track["label"], track["label"])
     if not name.replace("_", "").isalnum():
         raise LalalaiError(f"lalal.ai returned a track labelled {track['label']!r}")
-    temp = temp_path(data_dir)
+    temp = temp_path(data_dir, job_id)
     try:
         client.download(track["url"], temp)
         try:

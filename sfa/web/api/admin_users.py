@@ -11,10 +11,10 @@ from sfa.accounts.users import list_users
 from sfa.web.auth import Forbidden, current_user, require_role
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import DATABASE, PUBSUB
+from sfa.web.keys import DATABASE, PUBSUB, TOKEN_CACHE
 from sfa.web.openapi import PAGINATION, data_reply, operation, page_reply
 from sfa.web.openapi.components import USER, USER_CHANGES
-from sfa.web.phoenix.endpoint import disconnect_user
+from sfa.web.user_events import announce_user_change
 
 routes = web.RouteTableDef()
 
@@ -68,6 +68,6 @@ async def update(request: web.Request) -> web.Response:
         raise ValidationFailed({exc.field: [str(exc)]}) from None
     if user is None:
         raise NotFound("user not found")
-    if changes.get("status") == "suspended":
-        await request.app[PUBSUB].publish(disconnect_user(user.id))
+    request.app[TOKEN_CACHE].forget_user(user.id)
+    await announce_user_change(request.app[PUBSUB], user)
     return data(user.to_json())

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sfa.accounts import User
 from sfa.agents.conversations import (
     append_messages,
     conversation_messages,
@@ -20,7 +21,7 @@ from sfa.agents.conversations import (
     list_conversations,
 )
 from sfa.agents.events import AgentStream
-from sfa.agents.messages import ASSISTANT, TOOL, USER
+from sfa.agents.messages import ASSISTANT, TOOL, USER, Turn
 from sfa.agents.orchestrator import Orchestrator
 from sfa.ids import parse_id
 from sfa.web.auth import current_user
@@ -126,15 +127,22 @@ async def chat(request: web.Request) -> web.Response:
         conversation = await get_conversation(database, user.id, conversation_id)
         if conversation is None:
             raise NotFound("conversation not found")
-    history = await conversation_messages(database, conversation.id)
-    stream = AgentStream(request.app[PUBSUB], conversation.id)
-    orchestrator = Orchestrator(request.app, request.app[CONFIG], request.app[LLM])
+    turn, message_id = await chat_turn(request.app, user, conversation.id, text)
+    return data({"conversation_id": conversation.id, "message_id": message_id, "reply": turn.reply,
+                 "actions": list(turn.actions)})
+
+
+async def chat_turn(app: web.Application, user: User, conversation_id: int, text: str) -> tuple[Turn, int]:
+    """One turn of the conversation, streamed on its topic, then stored whole: (the turn, the reply's id)."""
+    database = app[DATABASE]
+    history = await conversation_messages(database, conversation_id)
+    stream = AgentStream(app[PUBSUB], conversation_id)
+    orchestrator = Orchestrator(app, app[CONFIG], app[LLM])
     try:
         turn = await orchestrator.turn(user, history, text, stream)
-        stored = await append_messages(database, conversation.id, turn.messages)
+        stored = await append_messages(database, conversation_id, turn.messages)
     except Exception:
         await stream.error(TURN_FAILED)
         raise
     await stream.done(stored[-1].id)
-    return data({"conversation_id": conversation.id, "message_id": stored[-1].id, "reply": turn.reply,
-                 "actions": list(turn.actions)})
+    return turn, stored[-1].id

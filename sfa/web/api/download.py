@@ -15,10 +15,11 @@ from sfa.tracks.store import create_track
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, path_id
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB
 from sfa.web.openapi import Link, data_reply, operation, track_links
 from sfa.web.openapi.components import COUNT, JOB_STARTED, JOB_STATE_FIELDS
 from sfa.web.openapi.schema import STRING, enum, nullable, obj, string
+from sfa.web.user_events import announce_library_change
 
 routes = web.RouteTableDef()
 
@@ -29,14 +30,14 @@ WEB_URL = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\\x00-\\x20\\x7f]*)?$"
 DOWNLOAD_REQUEST = obj({"url": string(1, MAX_URL, pattern=WEB_URL)}, {"quality": enum(QUALITIES)}, closed=False)
 
 
-def _web_url(url: str) -> bool:
+def web_url(url: str) -> bool:
     return re.fullmatch(WEB_URL, url) is not None
 
 
 def download_request(body: dict[str, Any]) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
     url, quality = body.get("url"), body.get("quality", DEFAULT_QUALITY)
-    if not isinstance(url, str) or len(url) > MAX_URL or not _web_url(url):
+    if not isinstance(url, str) or len(url) > MAX_URL or not web_url(url):
         errors["url"] = [f"must be an http or https URL of at most {MAX_URL} characters"]
     if quality not in QUALITIES:
         errors["quality"] = [f"must be one of {', '.join(QUALITIES)}"]
@@ -56,6 +57,7 @@ async def start_download(app: web.Application, user_id: int, url: str, quality: 
         track = await create_track(conn, user_id, title=_title(url), artist=None, source="url", source_url=url)
         job, _ = await enqueue(conn, DOWNLOAD_KIND, user_id=user_id, track_id=track.id,
                                args={"url": url, "quality": quality}, max_attempts=app[CONFIG].queue_max_attempts)
+    await announce_library_change(app[PUBSUB], user_id, track_id=track.id, job_id=job.id)
     return job
 
 

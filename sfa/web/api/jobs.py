@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sfa.jobs import events, store
+from sfa.db.database import Database
+from sfa.jobs import Job, events, store
 from sfa.jobs.stats import overview
 from sfa.pubsub import notify
 from sfa.web.auth import current_user, require_role
@@ -47,16 +48,23 @@ async def cancel(request: web.Request) -> web.Response:
     """Cancel a job that has not started; one that runs or has finished is a 422."""
     user = await current_user(request)
     job_id = path_id(request)
-    async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
-        job = await store.cancel(conn, job_id, user.id)
+    job = await cancel_job(request.app[DATABASE], user.id, job_id)
+    if job is None:
+        async with request.app[DATABASE].pool.acquire() as conn:
+            job = await store.owned(conn, job_id, user.id)
+        if job is None:
+            raise NotFound("job not found")
+        raise ValidationFailed({"status": [f"is {job.status}; only a queued job can be cancelled"]})
+    return data(job.to_json())
+
+
+async def cancel_job(database: Database, user_id: int, job_id: int) -> Job | None:
+    """Cancel the user's job if it has not started, announcing it on ``jobs:<id>``; None otherwise."""
+    async with database.pool.acquire() as conn, conn.transaction():
+        job = await store.cancel(conn, job_id, user_id)
         if job is not None:
             await notify(conn, events.event_for(job))
-        else:
-            job = await store.owned(conn, job_id, user.id)
-            if job is None:
-                raise NotFound("job not found")
-            raise ValidationFailed({"status": [f"is {job.status}; only a queued job can be cancelled"]})
-    return data(job.to_json())
+    return job
 
 
 @routes.get("/api/admin/jobs")

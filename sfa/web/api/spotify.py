@@ -26,10 +26,11 @@ from sfa.integrations.spotify.urls import SPOTIFY_ID, SpotifyRef
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE, SPOTIFY
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB, SPOTIFY
 from sfa.web.openapi import Param, data_reply, operation, page_reply
 from sfa.web.openapi.components import ID
 from sfa.web.openapi.schema import BOOLEAN, STRING, array, component, enum, integer, nullable, obj, string
+from sfa.web.user_events import announce_library_change
 
 routes = web.RouteTableDef()
 
@@ -145,5 +146,6 @@ async def import_(request: web.Request) -> web.Response:
     async with request.app[DATABASE].pool.acquire() as conn, conn.transaction():
         imported = await import_tracks(conn, user.id, found.get("tracks") or [found["track"]], quality=quality,
                                        max_attempts=request.app[CONFIG].queue_max_attempts)
+    await announce_library_change(request.app[PUBSUB], user.id, track_id=None)
     return data({"type": found["type"], "tracks": imported,
                  "job_ids": [item["job_id"] for item in imported if item["job_id"] is not None]}, status=201)

@@ -9,7 +9,8 @@ from aiohttp import web
 from sfa.jobs import Job, JobKind, enqueue
 from sfa.tracks.store import fetch_track
 from sfa.web.errors import NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE
+from sfa.web.keys import CONFIG, DATABASE, PUBSUB
+from sfa.web.user_events import announce_library_change
 
 
 async def start_track_job(app: web.Application, user_id: int, track_id: int, kind: JobKind,
@@ -25,4 +26,5 @@ async def start_track_job(app: web.Application, user_id: int, track_id: int, kin
         job, _ = await enqueue(conn, kind, user_id=user_id, track_id=track.id,
                                args={"path": track.path, **args},
                                max_attempts=app[CONFIG].queue_max_attempts)
+    await announce_library_change(app[PUBSUB], user_id, track_id=track.id, job_id=job.id)
     return job

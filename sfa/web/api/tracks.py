@@ -13,10 +13,11 @@ from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, page_meta, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE, DECODERS
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
 from sfa.web.openapi.components import TRACK, TRACK_CHANGES, TRACK_DETAIL
 from sfa.web.openapi.schema import STRING, obj, string
+from sfa.web.user_events import announce_library_change
 
 routes = web.RouteTableDef()
 
@@ -70,6 +71,7 @@ async def upload(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise BadRequest(f"malformed multipart body: {exc}") from None
     track = await save_track(request.app[DATABASE], config.data_dir, user.id, received)
+    await announce_library_change(request.app[PUBSUB], user.id, track_id=track.id)
     return data(track.to_json(), status=201)
 
 

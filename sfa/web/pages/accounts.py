@@ -20,7 +20,7 @@ from sfa.accounts.users import (
 from sfa.ids import parse_id
 from sfa.web.auth import SESSION_TOKEN, identify
 from sfa.web.csrf import csrf_token
-from sfa.web.keys import DATABASE
+from sfa.web.keys import DATABASE, TOKEN_CACHE
 from sfa.web.pages.forms import checked_form, signed_in
 from sfa.web.pages.layout import button_form, errors_list, hidden_csrf, render
 from sfa.web.pages.login import log_in_user
@@ -169,4 +169,5 @@ async def revoke_key(request: web.Request) -> web.Response:
     token_id = parse_id(request.match_info["id"])
     if token_id is None or not await revoke_api_token(request.app[DATABASE], user.id, token_id):
         raise web.HTTPNotFound(text="no such API key\n")
+    request.app[TOKEN_CACHE].forget_user(user.id)
     raise web.HTTPFound("/users/settings")

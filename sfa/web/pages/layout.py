@@ -1,4 +1,5 @@
-"""HTML for the browser pages: one layout, escaped values, forms that carry the CSRF token."""
+"""HTML for the browser pages: one document (the bundle's stylesheet and script, the navigation), escaped
+values, forms that carry the CSRF token. Live pages put their container where a plain page puts its body."""
 
 from __future__ import annotations
 
@@ -6,18 +7,13 @@ from html import escape
 
 from aiohttp import web
 
+from sfa.accounts.roles import at_least
 from sfa.accounts.users import User
+from sfa.web.assets import asset_url
 from sfa.web.csrf import FIELD
+from sfa.web.live.template import Template
 
-STYLE = """
-body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222}
-nav{display:flex;gap:1rem;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5rem}
-nav .grow{flex:1} form.inline{display:inline} label{display:block;margin:.6rem 0 .2rem}
-input[type=email],input[type=password],input[type=text]{width:100%;padding:.4rem;box-sizing:border-box}
-button{margin-top:.8rem;padding:.4rem .9rem} .error{color:#b00020} .notice{background:#eef7ee;padding:.6rem}
-code{background:#f3f3f3;padding:.1rem .3rem;word-break:break-all} table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #eee;padding:.3rem;text-align:left}
-"""
+TITLE_SUFFIX = " · Sound Forge Alchemy"
 
 
 def hidden_csrf(token: str) -> str:
@@ -30,21 +26,36 @@ def button_form(action: str, label: str, csrf: str, *, method: str = "post") -> 
             f'<button type="submit">{escape(label)}</button></form>')
 
 
-def render(title: str, body: str, *, user: User | None, csrf: str, status: int = 200,
-           head: str = "") -> web.Response:
-    if user is None:
-        links = '<a href="/users/log_in">Log in</a> <a href="/users/register">Register</a>'
-    else:
-        links = (f'<span>{escape(user.email)} ({escape(user.role)})</span> <a href="/users/settings">Settings</a> '
-                 + button_form("/users/log-out", "Log out", csrf, method="delete"))
-    document = f"""<!doctype html>
+NAV = Template(
+    '<nav aria-label="main"><a class="brand" href="/"><strong>Sound Forge Alchemy</strong></a>'
+    '<span class="grow"></span>{% if user %}<a href="/">Tracks</a> <a href="/import">Import</a> '
+    '<a href="/chat">Chat</a> {% if at_least(user.role, "admin") %}<a href="/admin">Admin</a> {% end %}'
+    '<a href="/users/settings">Settings</a> <span class="who" id="who">{user.email} ({user.role})</span> '
+    '<form class="inline" method="post" action="/users/log-out"><input type="hidden" name="_csrf_token" '
+    'value="{csrf}"><input type="hidden" name="_method" value="delete"><button type="submit">Log out</button>'
+    '</form>{% else %}<a href="/users/log_in">Log in</a> <a href="/users/register">Register</a>{% end %}</nav>',
+    helpers={"at_least": at_least})
+"""The navigation of every page, plain or live (where it is part of the view, so role changes show)."""
+
+
+def document(title: str, body: str, *, csrf: str, head: str = "", status: int = 200) -> web.Response:
+    """The whole page around ``body`` (navigation included by the caller)."""
+    page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{escape(csrf)}">{head}
-<title>{escape(title)} · Sound Forge Alchemy</title><style>{STYLE}</style></head>
-<body><nav><a href="/"><strong>Sound Forge Alchemy</strong></a><span class="grow"></span>{links}</nav>
-<main><h1>{escape(title)}</h1>{body}</main></body></html>
+<title data-suffix="{escape(TITLE_SUFFIX)}">{escape(title)}{escape(TITLE_SUFFIX)}</title>
+<link rel="stylesheet" href="{asset_url('app.css')}">
+<script defer src="{asset_url('app.js')}"></script></head>
+<body>{body}</body></html>
 """
-    return web.Response(text=document, content_type="text/html", status=status)
+    return web.Response(text=page, content_type="text/html", status=status)
+
+
+def render(title: str, body: str, *, user: User | None, csrf: str, status: int = 200,
+           head: str = "") -> web.Response:
+    """A plain (not live) page: navigation, then the title as a heading and the body."""
+    main = f'{NAV(user=user, csrf=csrf).to_html()}<main><h1>{escape(title)}</h1>{body}</main>'
+    return document(title, main, csrf=csrf, head=head, status=status)
 
 
 def errors_list(errors: dict[str, list[str]]) -> str:
@@ -52,4 +63,4 @@ def errors_list(errors: dict[str, list[str]]) -> str:
         return ""
     items = "".join(f"<li>{escape(field)} {escape(message)}</li>"
                     for field, messages in errors.items() for message in messages)
-    return f'<ul class="error">{items}</ul>'
+    return f'<ul class="error" role="alert">{items}</ul>'

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sfa.web.keys import CONFIG, DATABASE, PHOENIX, PUBSUB
+from sfa.accounts.signing import derive_key
+from sfa.web.keys import CONFIG, DATABASE, PHOENIX, PUBSUB, SOCKET_TOKEN_KEY
 from sfa.web.phoenix.channel import Channel, Error, JoinRefused, Ok, SocketContext, handles
 from sfa.web.phoenix.endpoint import Authenticator, PhoenixEndpoint
 from sfa.web.phoenix.message import Message, Reply
 from sfa.web.phoenix.router import ChannelRouter
 from sfa.web.phoenix.socket import SocketLimits
-from sfa.web.phoenix.transports.longpoll import SESSIONS, LongPollSessions, longpoll
+from sfa.web.phoenix.transports.longpoll import CONNECTIONS, longpoll
+from sfa.web.phoenix.transports.longpoll_connections import LongPollConnections
 from sfa.web.phoenix.transports.websocket import websocket
 
 __all__ = [
@@ -34,7 +36,9 @@ def setup(app: web.Application, *, authenticate: Authenticator) -> PhoenixEndpoi
         allowed_origins=config.allowed_origins,
     )
     app[PHOENIX] = endpoint
-    app[SESSIONS] = LongPollSessions()
+    # Every node must derive the same key (one SFA_SECRET_KEY) for a connection token to verify on any of them.
+    app[CONNECTIONS] = LongPollConnections(app[PUBSUB], derive_key(app[SOCKET_TOKEN_KEY], "long-poll connection"),
+                                     endpoint.longpoll_window_s)
     app.router.add_get("/socket/websocket", websocket)
     app.router.add_route("*", "/socket/longpoll", longpoll)
     app.on_startup.append(_freeze_router)

@@ -1,19 +1,23 @@
 """The channel behaviour (Phoenix.Channel): one subclass per topic pattern, one instance per joined topic.
 
 A subclass decides in :meth:`Channel.join` who may join, and answers client events with methods marked
-``@handles("event")``. A handler returns ``None`` (no reply), ``Ok(response)`` or ``Error(response)``;
-anything else is a bug and raises ``TypeError``. An exception in a handler crashes only this channel: its
+``@handles("event")``. Broadcasts on its subscriptions go straight to its client, encoded once for every
+socket that speaks the same wire format (:class:`sfa.pubsub.Fastlane`), unless the class names the event in
+``intercepts``: those reach :meth:`Channel.handle_out` instead, to be changed, filtered or sent as they are.
+
+A handler returns ``None`` (no reply), ``Ok(response)`` or ``Error(response)``; anything else is a bug and
+raises ``TypeError``. An exception in a handler crashes only this channel: its
 client gets ``phx_error`` on the topic and rejoins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sfa.db.database import Database
-from sfa.pubsub import Broadcast, PubSub
+from sfa.pubsub import Broadcast, PubSub, Subscription
 from sfa.web.phoenix.message import Message, Outgoing, Payload
 
 if TYPE_CHECKING:
@@ -51,6 +55,8 @@ class SocketContext:
     database: Database
     pubsub: PubSub
     presence: UserPresence | None = None
+    connect_info: Mapping[str, Any] = field(default_factory=dict)
+    """What the endpoint's ``connect_info`` hook gathered from the connecting request (Phoenix's connect_info)."""
 
 
 def handles(event: str) -> Callable[[Handler], Handler]:
@@ -66,9 +72,14 @@ def handles(event: str) -> Callable[[Handler], Handler]:
 class Channel:
     handlers: ClassVar[dict[str, str]] = {}
     """Client event -> method name, collected from ``@handles`` when the subclass is defined."""
+    intercepts: ClassVar[frozenset[str]] = frozenset()
+    """Broadcast events that go through :meth:`handle_out` rather than straight to the client."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "handle_out" in vars(cls) and not cls.intercepts:
+            raise TypeError(f"{cls.__name__} defines handle_out but intercepts no event; name the events it "
+                            "handles in `intercepts` (the others bypass it)")
         marked = {getattr(method, "handles_event", None): name for name, method in vars(cls).items()}
         marked.pop(None, None)
         cls.handlers = {**cls.handlers, **marked}
@@ -79,6 +90,8 @@ class Channel:
         self.join_ref = join_ref
         self.context = context
         self._send = send
+        self._mailbox: Callable[[Broadcast], None] | None = None
+        self._subscriptions: list[Subscription] = []
 
     async def join(self, payload: Payload) -> dict[str, Any]:
         """Accept by returning the reply's response (often ``{}``); refuse by raising :class:`JoinRefused`."""
@@ -89,8 +102,25 @@ class Channel:
         return (self.topic,)
 
     async def handle_out(self, broadcast: Broadcast) -> None:
-        """A broadcast on a subscribed topic; by default it goes to the client unchanged."""
+        """A broadcast of an intercepted event on a subscribed topic; by default it goes to the client unchanged
+        (as does a broadcast the fastlane could not encode for this client, to fail here as a push would)."""
         self._send(broadcast)
+
+    def subscribe(self, topic: str) -> None:
+        """While joined, also hear ``topic``'s broadcasts in :meth:`handle_out` (for topics known only later)."""
+        if self._mailbox is None:
+            raise RuntimeError("subscribe once joined; topics known at join go in subscriptions()")
+        self._subscriptions.append(self.context.pubsub.subscribe(topic, self._mailbox))
+
+    def attach(self, mailbox: Callable[[Broadcast], None]) -> None:
+        """Called by the channel's server: where :meth:`subscribe` delivers."""
+        self._mailbox = mailbox
+
+    def detach(self) -> None:
+        """Called by the channel's server as it exits: ends what :meth:`subscribe` started."""
+        for subscription in self._subscriptions:
+            subscription.cancel()
+        self._subscriptions.clear()
 
     def push(self, event: str, payload: Payload) -> None:
         """Send ``event`` to this channel's client alone."""

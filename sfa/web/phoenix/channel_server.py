@@ -1,6 +1,7 @@
 """The in-loop actor that runs one joined channel: an asyncio task reading a mailbox (Phoenix.Channel.Server).
 
-Its mailbox takes the client's pushes for the topic and the PubSub broadcasts the channel subscribed to.
+Its mailbox takes the client's pushes for the topic and the PubSub broadcasts of the events the channel
+intercepts; the others go from PubSub to the socket by the ``fastlane`` without waking this actor.
 It exits normally on ``phx_leave`` or when stopped, and abnormally when a handler raises or its mailbox
 overflows (a handler too slow for the broadcasts it gets); either way it tells its socket with
 :class:`ChannelExited`, and the socket tells the client (``phx_close`` or ``phx_error``). A join that ends
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sfa.pubsub import Broadcast
+from sfa.pubsub import Broadcast, Fastlane
 from sfa.web.phoenix.channel import Channel, Error, JoinRefused, Ok
 from sfa.web.phoenix.message import Message, Outgoing, Payload, Reply
 
@@ -33,10 +34,12 @@ class ChannelExited:
 
 
 class ChannelServer:
-    def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None],
+    def __init__(self, channel: Channel, *, send: Callable[[Outgoing], None], fastlane: Fastlane | None,
                  on_exit: Callable[[ChannelExited], None], mailbox_max: int) -> None:
         self.channel = channel
+        channel.attach(self.send)
         self._send = send
+        self._fastlane = fastlane
         self._on_exit = on_exit
         self._mailbox: asyncio.Queue[Message | Broadcast] = asyncio.Queue(maxsize=mailbox_max)
         self._task: asyncio.Task | None = None
@@ -94,7 +97,7 @@ class ChannelServer:
         subscriptions = []
         crashed = True
         try:
-            subscriptions = [self.channel.context.pubsub.subscribe(topic, self.send)
+            subscriptions = [self.channel.context.pubsub.subscribe(topic, self.send, self._fastlane)
                              for topic in self.channel.subscriptions()]
             self._reply(ref, "ok", response)
             _settle(joined, True)
@@ -110,6 +113,7 @@ class ChannelServer:
         finally:
             for subscription in subscriptions:
                 subscription.cancel()
+            self.channel.detach()
             if joined.done():
                 self._on_exit(ChannelExited(self, crashed))
 

@@ -9,9 +9,9 @@ broadcast there (a suspension, from any node) closes all of that user's sockets 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Authenticator = Callable[[web.Request, dict[str, str]], Awaitable["User | None"]]
+ConnectInfo = Callable[[web.Request, dict[str, str]], Awaitable[Mapping[str, Any]]]
 DISCONNECT = "disconnect"
 
 
@@ -51,8 +52,9 @@ class LiveActors:
 class PhoenixEndpoint:
     def __init__(self, *, router: ChannelRouter, authenticate: Authenticator, database: Database,
                  pubsub: PubSub, limits: SocketLimits, longpoll_window_s: float, handshake_timeout_s: float,
-                 allowed_origins: frozenset[str] = frozenset()) -> None:
+                 allowed_origins: frozenset[str] = frozenset(), connect_info: ConnectInfo | None = None) -> None:
         self.router = router
+        self._connect_info = connect_info
         self.allowed_origins = allowed_origins
         self.limits = limits
         self.longpoll_window_s = longpoll_window_s
@@ -80,7 +82,9 @@ class PhoenixEndpoint:
             return None
         tree = request.app.get(ACTOR_TREE)
         presence = None if tree is None else await tree.presences.presence(f"user:{user.id}")
-        socket = PhoenixSocket(serializer, self.router, SocketContext(user, self._database, self._pubsub, presence),
+        info = {} if self._connect_info is None else await self._connect_info(request, params)
+        socket = PhoenixSocket(serializer, self.router,
+                               SocketContext(user, self._database, self._pubsub, presence, info),
                                limits or self.limits)
         self.sockets.add(socket)
 

@@ -1,7 +1,9 @@
 """The in-loop actor behind one client connection, whatever its transport (Phoenix.Socket).
 
 The transport hands it the client's frames with :meth:`PhoenixSocket.receive` and sends what appears in
-:attr:`PhoenixSocket.outbox`. The actor decodes each frame, answers heartbeats, starts a
+:attr:`PhoenixSocket.outbox`; a transport that can write without waiting sets :attr:`PhoenixSocket.write_now`,
+and frames go straight to it while nothing waits in the outbox (most broadcasts reach a socket this way, by
+the PubSub fastlane, without a task switch). The actor decodes each frame, answers heartbeats, starts a
 :class:`ChannelServer` per joined topic and routes pushes to it. The outbox is bounded: a client that reads
 too slowly to keep up is disconnected (with the reason logged) rather than buffered without limit.
 
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sfa.actors.presence import Joined, Left
+from sfa.pubsub import Fastlane
 from sfa.web.phoenix.channel import SocketContext
 from sfa.web.phoenix.channel_server import ChannelExited, ChannelServer
 from sfa.web.phoenix.message import InvalidMessage, Message, Outgoing, Reply
@@ -55,6 +59,8 @@ class PhoenixSocket:
         self.context = context
         self.limits = limits
         self.outbox: asyncio.Queue[str | bytes] = asyncio.Queue(maxsize=limits.outbox_max)
+        self.write_now: Callable[[str | bytes], bool] | None = None
+        """Set by a transport: writes a frame at once and says True, or says False when it cannot now."""
         self.closed: asyncio.Future[Closed] = asyncio.get_running_loop().create_future()
         self._router = router
         self._mailbox: asyncio.Queue[Incoming | ChannelExited] = asyncio.Queue()
@@ -94,10 +100,16 @@ class PhoenixSocket:
             await self._inbox_room.wait()
 
     def push(self, message: Outgoing) -> None:
-        """Encode ``message`` into the outbox; a full outbox closes the socket."""
+        """Encode ``message`` and :meth:`write` it."""
+        if not self.closed.done():
+            self.write(self.serializer.encode(message))
+
+    def write(self, frame: str | bytes) -> None:
+        """Send a frame this socket's serializer made, after any still waiting; a full outbox closes the socket."""
         if self.closed.done():
             return
-        frame = self.serializer.encode(message)
+        if self.outbox.empty() and self.write_now is not None and self.write_now(frame):
+            return
         try:
             self.outbox.put_nowait(frame)
         except asyncio.QueueFull:
@@ -211,8 +223,9 @@ class PhoenixSocket:
             return
         # V1 clients send no join_ref: their join's ref identifies the join instead.
         join_ref = message.ref if message.join_ref is None else message.join_ref
-        server = ChannelServer(channel_class(topic, join_ref, self.context, self.push),
-                               send=self.push, on_exit=self._mailbox.put_nowait,
+        server = ChannelServer(channel_class(topic, join_ref, self.context, self.push), send=self.push,
+                               fastlane=Fastlane(self.serializer, self.write, channel_class.intercepts),
+                               on_exit=self._mailbox.put_nowait,
                                mailbox_max=self.limits.outbox_max)
         self._servers.add(server)
         if await server.join(message.payload, message.ref):

@@ -8,6 +8,12 @@ handshake timeout gets 503.
 The connection lives exactly as long as its socket actor: when the actor closes (or ends in any way, see
 :meth:`PhoenixSocket.start`) the client gets a close frame with the actor's code, and when the client goes
 or our reader or writer fails (1011, logged), the actor is closed.
+
+Frames are written to the connection at once while its send buffer is short (:func:`direct_writer`), which
+is how one broadcast reaches thousands of sockets in one pass; the writer task takes over only for a client
+that reads slowly. Like Phoenix's endpoint by default, it does not compress: a per-message-deflate context
+costs each connection hundreds of KiB and makes every socket's bytes different, where the fastlane writes the
+same bytes to all of them.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
+import struct
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -28,6 +37,9 @@ SUBPROTOCOL = "phoenix"
 TOKEN_PREFIX = "base64url.bearer.phx."
 CLOSE_TIMEOUT_S = 2.0
 MAX_FRAME_BYTES = 8 * 1024 * 1024
+SEND_BUFFER_MAX = 64 * 1024
+"""Past this many unsent bytes, frames wait in the outbox for the writer task, which waits for the client."""
+TEXT, BINARY = 0x1, 0x2
 
 
 def subprotocol_token(header_values: list[str]) -> str | None:
@@ -44,8 +56,9 @@ def subprotocol_token(header_values: list[str]) -> str | None:
     return None
 
 
-async def websocket(request: web.Request) -> web.WebSocketResponse:
-    endpoint = request.app[PHOENIX]
+async def websocket(request: web.Request, endpoint_key: web.AppKey = PHOENIX) -> web.WebSocketResponse:
+    """Serve one connection of the endpoint at ``app[endpoint_key]`` (another key mounts another socket)."""
+    endpoint = request.app[endpoint_key]
     params = dict(request.query)
     token = subprotocol_token(request.headers.getall("Sec-WebSocket-Protocol", []))
     if token is not None:
@@ -55,7 +68,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             socket = await endpoint.connect(request, params)
             if socket is None:
                 raise web.HTTPForbidden()
-            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_FRAME_BYTES)
+            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_FRAME_BYTES, compress=False)
             try:
                 await ws.prepare(request)
             except BaseException:
@@ -64,8 +77,37 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     except TimeoutError:
         log.warning("websocket handshake took over %g s", endpoint.handshake_timeout_s)
         raise web.HTTPServiceUnavailable(headers={"Retry-After": "1"}) from None
+    if request.transport is not None:
+        socket.write_now = direct_writer(ws, request.transport)
     await _serve(request, ws, socket)
     return ws
+
+
+def direct_writer(ws: web.WebSocketResponse, transport: asyncio.Transport) -> Callable[[str | bytes], bool]:
+    """Writes a frame to the connection now, or says False (closing, or the client has not read enough)."""
+
+    def write_now(frame: str | bytes) -> bool:
+        if ws.closed or transport.is_closing() or transport.get_write_buffer_size() > SEND_BUFFER_MAX:
+            return False
+        transport.write(wire_frame(frame))
+        return True
+
+    return write_now
+
+
+@functools.lru_cache(maxsize=4)
+def wire_frame(frame: str | bytes) -> bytes:
+    """A server's WebSocket frame (RFC 6455 5.2: final, unmasked, uncompressed) holding ``frame``; cached, as
+    a fan-out writes the same frame to every socket in turn."""
+    opcode, data = (BINARY, frame) if isinstance(frame, bytes) else (TEXT, frame.encode())
+    size = len(data)
+    if size < 126:
+        header = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return header + data
 
 
 async def _serve(request: web.Request, ws: web.WebSocketResponse, socket: PhoenixSocket) -> None:
