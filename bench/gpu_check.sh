@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What issues 8 and 9 leave to a CUDA machine, in one run of about five minutes on the device machine:
-# every DSP test on CuPy, the CUDA engine tests, `bench.dsp --backend cupy` and `bench.separation` on the GPU.
+# every DSP test on CuPy, the CUDA engine tests, `bench.dsp --backend cupy` and `bench.separation` on the GPU
+# (against demucs, four jobs batched).
 #
 #   here:   bash bench/gpu_wheels.sh
 #   device: run(command="bash bench/gpu_check.sh", carry=[".whl"], timeout_s=600)
@@ -34,4 +35,4 @@ step dsp-tests 150 python3 -m pytest -q -p no:cacheprovider -rs --confcutdir=tes
 step cuda-tests 60 python3 -m pytest -q -p no:cacheprovider -rs --confcutdir=tests/separation \
     tests/separation/test_cuda.py
 step bench-dsp 150 python3 -m bench.dsp --backend cupy --repeat 3
-step bench-separation 150 python3 -m bench.separation --device cuda
+step bench-separation 240 python3 -m bench.separation --device cuda --jobs 4 --turns 1

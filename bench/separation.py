@@ -1,32 +1,51 @@
-"""A 3-minute stereo track through a plain whole-track torchaudio call, then through the GpuWorker's path
-(``sfa.separation``: level normalisation, chunks, batches, overlap-add), on the same model and device.
-Prints the speed ratio, peak memory, real-time factors and the largest difference between the two outputs;
-then the same chunks run one at a time (batches of one), which shows what batching alone buys, at equal output.
-Target: >= 1.5x the plain call on a GPU.
+"""Separation against what users run: demucs' own chunked inference, side by side with the GpuWorker's path.
+
+``--against demucs`` (the default): the same model, track and device through ``demucs.apply.apply_model``
+(``shifts=0, split=True``, the segment and overlap given, inside ``demucs.api.Separator``'s whole-track
+normalisation) and through the worker's path (``sfa.separation``: chunks, batches, overlap-add with demucs
+weighting, stems streamed to WAV files as chunks finish), in turns, each run in a fresh process. Prints each
+run's wall time, peak resident size (VmHWM, reset once the model and the track are loaded, so it is what
+the separation itself adds; the process' whole peak in brackets) and, on CUDA, peak GPU memory; then the
+largest difference between the outputs. Last line: ``vs demucs: speed Xx, memory Yx less, max diff Z``
+(X = demucs' best time / ours, Y = demucs' peak / ours). Targets: on the CPU 1.2x and half the memory at
+equal output (max diff <= 1e-4); on a GPU 1.5x with ``--jobs 4`` (several jobs batched: demucs separates
+them one after another, the worker runs them at once and batches their chunks).
+
+``--against whole``: one whole-track call of torchaudio's HDemucs (which takes any length) against the
+worker's path in both weightings; prints each one's SDR against the whole-track call (what ``guard``
+buys), and the worker's chunks one at a time (what batching alone buys).
+
+``--same-allocator`` gives demucs' process the allocator setting the worker makes
+(``sfa.separation.engine.return_freed_memory``), so what remains of the difference is the path's own.
 
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
-torchaudio's ``hdemucs_high`` (the HDEMUCS_HIGH_* bundles' architecture, full size) with random weights:
-the same arithmetic, meaningless stems. HDemucs normalises each call's input by its own statistics, so
-chunked output only approximates one whole-track call; the printed difference says by how much. On a GPU
-both paths run in full float32 (TF32 off), so that difference is the chunking's alone.
-Run: .venv/bin/python -m bench.separation [--seconds 180] [--device cuda] [--model hdemucs_high_musdb_plus]
+its architecture at full size with random weights (HTDemucs in the published ``htdemucs`` configuration,
+torchaudio's ``hdemucs_high``): the same arithmetic, meaningless stems. On a GPU everything runs in full
+float32 (TF32 off), so differences are the chunking's alone.
+Run: .venv/bin/python -m bench.separation [--against demucs|whole] [--seconds 180] [--device cuda] [--jobs 4]
+     [--model htdemucs] [--turns 2] [--same-allocator]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from fractions import Fraction
+from pathlib import Path
 
-import psutil
+import soundfile
 import torch
 
-from sfa.separation.engine import Engine, Settings
+from sfa.separation.chunking import DEMUCS, GUARD
+from sfa.separation.engine import Engine, Settings, return_freed_memory
 from sfa.separation.models import Bag, load
-from sfa.separation.pipeline import Track, separate_track
-from sfa.separation.registry import FOUR_STEMS, MODELS, hub_dir, missing_files
+from sfa.separation.pipeline import Track, separate_track, write_stems
+from sfa.separation.registry import MODELS, TORCHAUDIO, hub_dir, missing_files
 
 RATE = 44100
 
@@ -35,104 +54,176 @@ def model(name: str) -> tuple[Bag, str]:
     spec = MODELS[name]
     if not missing_files(spec, hub_dir()):
         return load(spec, hub_dir()), f"{name} (pretrained weights)"
-    from torchaudio.models import hdemucs_high
-
     torch.manual_seed(0)
-    network = hdemucs_high(sources=list(FOUR_STEMS))
-    return Bag.of("hdemucs_high_random", [network], sample_rate=RATE, stems=FOUR_STEMS), \
-        f"torchaudio hdemucs_high with random weights ({name}'s weights are not in {hub_dir()})"
+    if spec.family == TORCHAUDIO:
+        from torchaudio.models import hdemucs_high
+
+        network = hdemucs_high(sources=list(spec.stems))
+        network.samplerate, network.sources = RATE, list(spec.stems)
+        described = "torchaudio hdemucs_high"
+    else:
+        from demucs.htdemucs import HTDemucs
+
+        network = HTDemucs(list(spec.stems), channels=48, depth=4, nfft=4096, t_layers=5, bottom_channels=512,
+                           dconv_mode=3, samplerate=RATE, segment=Fraction(39, 5))
+        described = "HTDemucs in htdemucs' configuration"
+    return Bag.of(name, [network], sample_rate=RATE, stems=spec.stems), \
+        f"{described} with random weights ({name}'s weights are not in {hub_dir()})"
 
 
-class PeakMemory:
-    """Peak device memory on CUDA; on the CPU, the peak resident size above the start, sampled every 5 ms."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def measure(self, run: Callable[[], Any]) -> tuple[Any, float, int]:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            started = time.perf_counter()
-            result = run()
-            torch.cuda.synchronize()
-            return result, time.perf_counter() - started, torch.cuda.max_memory_allocated()
-        process, peak, done = psutil.Process(), [0], threading.Event()
-        base = process.memory_info().rss
-
-        def sample() -> None:
-            while not done.wait(0.005):
-                peak[0] = max(peak[0], process.memory_info().rss - base)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        started = time.perf_counter()
-        result = run()
-        elapsed = time.perf_counter() - started
-        done.set()
-        sampler.join()
-        return result, elapsed, peak[0]
+def tracks(seconds: float, jobs: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    return [torch.randn(2, int(seconds * RATE), generator=generator) * 0.1 for _ in range(jobs)]
 
 
-def plain_call(bag: Bag, track: Track, device: torch.device) -> torch.Tensor:
-    """What a torchaudio user writes: normalise, one call on the whole track, denormalise."""
-    mix = track.audio.to(device)
+def demucs_separate(network: torch.nn.Module, wav: torch.Tensor, settings: Settings, device: str) -> torch.Tensor:
+    """``demucs.api.Separator.separate_tensor`` with ``shifts=0``."""
+    from demucs.apply import apply_model
+
+    reference = wav.mean(0)
+    mean, std = reference.mean(), reference.std() + 1e-8
+    out = apply_model(network, ((wav - mean) / std)[None], shifts=0, split=True, overlap=settings.overlap,
+                      segment=settings.segment_s, device=device)
+    return out[0] * std + mean
+
+
+def _status(field: str) -> int:
+    return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith(field))
+
+
+def run_side(args: argparse.Namespace) -> None:
+    """One side in this (fresh) process: outputs to ``args.out``, measurements as JSON on stdout."""
+    bag, described = model(args.model)
+    mixes = tracks(args.seconds, args.jobs)
+    settings = Settings(args.segment, args.overlap, DEMUCS)
+    out = Path(args.out)
+    cuda = args.device.startswith("cuda")
+    if cuda:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    if args.side == "worker":
+        return_freed_memory()  # as the GPU worker process does
+        engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 36, max_batch=args.batch if cuda else 1)
+        engine.cache.put(bag)
+    else:
+        bag.networks[0].to(args.device)
+        if args.same_allocator:
+            return_freed_memory()
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS: the peak from here on
+    base = _status("VmRSS:")
+    started = time.perf_counter()
+    if args.side == "worker":
+        def job(number: int) -> None:
+            spans = separate_track(engine, bag, Track(mixes[number], RATE), settings, job=number)
+            write_stems(spans, bag.stems, RATE, 2, out, f"job{number}", subtype="FLOAT")
+
+        threads = [threading.Thread(target=job, args=(number,)) for number in range(args.jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        results = [demucs_separate(bag.networks[0], mix, settings, args.device) for mix in mixes]
+    if cuda:
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - started
+    measured = {"seconds": elapsed, "peak": _status("VmHWM:") - base, "whole": _status("VmHWM:"),
+                "gpu": torch.cuda.max_memory_allocated() if cuda else None, "model": described,
+                "threads": torch.get_num_threads()}
+    if args.side == "demucs":
+        for number, result in enumerate(results):
+            torch.save(result, out / f"demucs{number}.pt")
+    print(json.dumps(measured))
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    forwarded = ["--model", args.model, "--seconds", str(args.seconds), "--device", args.device, "--segment",
+                 str(args.segment), "--overlap", str(args.overlap), "--batch", str(args.batch), "--jobs",
+                 str(args.jobs), *(["--same-allocator"] if args.same_allocator else [])]
+    runs: dict[str, list[dict]] = {"demucs": [], "worker": []}
+    with tempfile.TemporaryDirectory(prefix="bench-separation-") as scratch:
+        for turn in range(args.turns):
+            for side in ("demucs", "worker"):
+                out = Path(scratch) / f"{side}{turn}"
+                out.mkdir()
+                done = subprocess.run([sys.executable, "-m", "bench.separation", "--side", side, "--out", str(out),
+                                       *forwarded], capture_output=True, text=True, check=True)
+                runs[side].append(json.loads(done.stdout.splitlines()[-1]))
+                gpu = f"  GPU peak {runs[side][-1]['gpu'] / 2**20:7.0f} MiB" if runs[side][-1]["gpu"] else ""
+                print(f"turn {turn + 1} {side:>6}: {runs[side][-1]['seconds']:8.2f} s  peak "
+                      f"{runs[side][-1]['peak'] / 2**20:7.0f} MiB (process {runs[side][-1]['whole'] / 2**20:6.0f})"
+                      f"{gpu}", flush=True)
+        difference, scale = 0.0, 0.0
+        for number in range(args.jobs):
+            expected = torch.load(Path(scratch) / f"demucs0/demucs{number}.pt")
+            for index, name in enumerate(MODELS[args.model].stems):
+                ours = torch.from_numpy(soundfile.read(Path(scratch) / f"worker0/job{number}/{name}.wav",
+                                                       dtype="float32")[0].T.copy())
+                difference = max(difference, (ours - expected[index]).abs().max().item())
+                scale = max(scale, expected[index].abs().max().item())
+    first = runs["demucs"][0]
+    print(f"model: {first['model']}; device: {args.device}; {args.jobs} x {args.seconds:.0f} s stereo at {RATE} Hz; "
+          f"segment {args.segment} s, overlap {args.overlap}; torch {torch.__version__}, {first['threads']} threads")
+    print(f"largest difference {difference:.2e} (peak |demucs| {scale:.2e})")
+    best = {side: min(run["seconds"] for run in measured) for side, measured in runs.items()}
+    key = "gpu" if first["gpu"] else "peak"
+    peak = {side: min(run[key] for run in measured) for side, measured in runs.items()}
+    print(f"vs demucs: speed {best['demucs'] / best['worker']:.2f}x, memory {peak['demucs'] / peak['worker']:.2f}x "
+          f"less, max diff {difference:.1e}")
+
+
+def sdr(estimate: torch.Tensor, reference: torch.Tensor) -> float:
+    return (10 * torch.log10(reference.pow(2).sum() / (estimate - reference).pow(2).sum())).item()
+
+
+def against_whole(args: argparse.Namespace) -> None:
+    """The whole-track call against the worker's path in both weightings (needs a model taking any length)."""
+    bag, described = model(args.model if MODELS[args.model].family == TORCHAUDIO else "hdemucs_high_musdb_plus")
+    track = Track(tracks(args.seconds, 1)[0], RATE)
+    engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 36, max_batch=args.batch)
+    engine.cache.put(bag)
+    print(f"model: {described}; device: {engine.device}; track: {args.seconds:.0f} s stereo at {RATE} Hz")
+    started = time.perf_counter()
+    mix = track.audio.to(engine.device)
     reference = mix.mean(0)
-    mean, std = reference.mean(), reference.std()
+    mean, std = reference.mean(), reference.std() + 1e-8
     with torch.inference_mode():
-        return (bag.networks[0]((mix - mean)[None] / std)[0] * std + mean).cpu()
+        whole = (bag.networks[0]((mix - mean)[None] / std)[0] * std + mean).cpu()
+    print(f"whole-track call:       {time.perf_counter() - started:8.2f} s")
+    for weighting in (DEMUCS, GUARD):
+        for batch in sorted({args.batch, 1}, reverse=True):
+            engine.runner.max_batch = batch
+            started = time.perf_counter()
+            chunked = torch.cat(list(separate_track(engine, bag, track, Settings(args.segment, args.overlap,
+                                                                                weighting), job=1)), -1)
+            print(f"{weighting:>6}, batches of {batch}: {time.perf_counter() - started:8.2f} s  SDR against the "
+                  f"whole-track call {sdr(chunked, whole):6.2f} dB  max diff {(chunked - whole).abs().max():.2e}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", choices=("demucs", "whole"), default="demucs")
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--model", default="hdemucs_high_musdb_plus", choices=sorted(MODELS))
+    parser.add_argument("--model", default="htdemucs", choices=sorted(MODELS))
     parser.add_argument("--segment", type=float, default=7.8)
     parser.add_argument("--overlap", type=float, default=0.25)
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=4, help="chunks per batch on a GPU (the CPU takes one)")
+    parser.add_argument("--jobs", type=int, default=1, help="tracks separated (demucs: in turn; worker: at once)")
+    parser.add_argument("--turns", type=int, default=2, help="runs of each side, alternating; the best counts")
+    parser.add_argument("--same-allocator", action="store_true",
+                        help="give demucs' process the worker's allocator setting too (what is left is the path's)")
+    parser.add_argument("--side", choices=("demucs", "worker"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    bag, described = model(args.model)
-    torch.manual_seed(1)
-    track = Track(torch.randn(2, int(args.seconds * RATE)) * 0.1, RATE)
-    engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 34, max_batch=args.batch)
-    engine.cache.put(bag)
-    memory = PeakMemory(engine.device)
-    device = str(engine.device)
-    if engine.device.type == "cuda":
-        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-        device = f"{torch.cuda.get_device_name(engine.device)}, float32 with TF32 off"
-    print(f"model: {described}; device: {device}; track: {args.seconds:.0f} s stereo at {RATE} Hz; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-
-    settings = Settings(args.segment, args.overlap)
-    warm_up = Track(torch.randn(2, int(args.segment * RATE)) * 0.1, RATE)
-    separate_track(engine, bag, warm_up, settings, job=0)
-    plain_call(bag, warm_up, engine.device)
-    warm_batches = engine.runner.stats.batches
-    chunked, chunked_s, chunked_peak = memory.measure(lambda: separate_track(engine, bag, track, settings, job=1))
-    batches = engine.runner.stats.batches - warm_batches
-    plain, plain_s, plain_peak = memory.measure(lambda: plain_call(bag, track, engine.device))
-    single = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 34, max_batch=1)
-    single.cache.put(bag)
-    separate_track(single, bag, warm_up, settings, job=0)
-    one_by_one, one_by_one_s, one_by_one_peak = memory.measure(
-        lambda: separate_track(single, bag, track, settings, job=1)
-    )
-
-    difference = (chunked - plain).abs().max().item()
-    print(f"plain whole-track call: {plain_s:8.2f} s  peak {plain_peak / 2**20:8.0f} MiB  "
-          f"real-time factor {args.seconds / plain_s:6.2f}x")
-    print(f"GpuWorker path:         {chunked_s:8.2f} s  peak {chunked_peak / 2**20:8.0f} MiB  "
-          f"real-time factor {args.seconds / chunked_s:6.2f}x  ({batches} batches of "
-          f"<= {args.batch} chunks of {args.segment} s)")
-    print(f"same chunks one by one: {one_by_one_s:8.2f} s  peak {one_by_one_peak / 2**20:8.0f} MiB  "
-          f"real-time factor {args.seconds / one_by_one_s:6.2f}x")
-    print(f"speed ratio: {plain_s / chunked_s:.2f}x (target >= 1.5x on a GPU); largest difference "
-          f"{difference:.2e} (peak |plain| {plain.abs().max().item():.2e})")
-    print(f"batching: {one_by_one_s / chunked_s:.2f}x the chunks one by one; largest difference "
-          f"{(chunked - one_by_one).abs().max().item():.2e}")
+    if args.side:
+        run_side(args)
+    elif args.against == "demucs":
+        side_by_side(args)
+    else:
+        against_whole(args)
 
 
 if __name__ == "__main__":

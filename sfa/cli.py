@@ -147,6 +147,29 @@ async def status_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def models_command(config: Config, args: argparse.Namespace) -> int:
+    """Each separation model's files under the torch hub cache, their hashes and (``--check``) a smoke
+    separation; exit code 1 when a model that is present fails."""
+    from sfa.separation.check import check_models
+    from sfa.separation.registry import MODELS, hub_dir
+
+    hub = hub_dir()
+    step("hub", f"{hub} (TORCH_HOME/hub)")
+    failed = []
+    for model in check_models(MODELS, hub, separate=args.check):
+        verdict = "missing" if not model.present else "ok" if model.ok else "FAILED"
+        print(f"{model.name}: {verdict}", flush=True)
+        for file in model.files:
+            print(f"  {file.describe()}")
+        if model.smoke is not None:
+            print(f"  smoke separation: {model.smoke}", flush=True)
+        if not model.ok:
+            failed.append(model.name)
+    if failed:
+        raise CommandError(f"{len(failed)} model(s) failed the check: {', '.join(failed)}")
+    return 0
+
+
 def run_tests(pytest_args: list[str]) -> int:
     os.chdir(ROOT)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_args])
@@ -182,6 +205,10 @@ def parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="print the running server's supervision tree (same host)")
     status.add_argument("--json", action="store_true", help="the tree as JSON, as /api/admin/supervisors has it")
     status.set_defaults(run=status_command)
+    models = commands.add_parser("models", help="list the separation models' weight files in the torch hub cache")
+    models.add_argument("--check", action="store_true",
+                        help="also verify each checkpoint's hash and separate 5 s with every model present")
+    models.set_defaults(run=models_command)
     root.set_defaults(run=serve, queues=None)
     return root
 

@@ -298,6 +298,9 @@ SETTINGS: tuple[Setting, ...] = (
             "what each model accepts: 7.8 s for HTDemucs)"),
     Setting("separation_overlap", "SFA_SEPARATION_OVERLAP", "0.25", _float_in(0, 0.9), "a fraction 0..0.9",
             "share of each chunk overlapping the next, cross-faded when the chunks are joined"),
+    Setting("separation_weighting", "SFA_SEPARATION_WEIGHTING", "demucs", _choice("demucs", "guard"),
+            "demucs or guard", "how chunks are joined: demucs (its output to 1e-4) or guard (guard bands; "
+            "see README)"),
     Setting("separation_batch", "SFA_SEPARATION_BATCH", "4", _int_in(1, 256), "an integer 1..256",
             "most chunks (from any of the jobs it runs) the GPU worker puts through a model at once on a GPU; "
             "on the CPU it takes them one by one, as batches there only grow the working set"),
@@ -408,6 +411,7 @@ class Config:
     queue_poll_s: float
     separation_segment_s: float
     separation_overlap: float
+    separation_weighting: str
     separation_batch: int
     separation_models_mb: int
     lalalai_url: str

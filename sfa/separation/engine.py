@@ -10,11 +10,12 @@ first out when a new one would pass the memory budget (or when the device runs o
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -86,10 +87,19 @@ class ModelCache:
 
 @dataclass(frozen=True, slots=True)
 class ChunkWork:
+    """A chunk's model input (``audio``, centred on the ``size`` samples wanted), each network's ``widths``."""
+
     bag: Bag
     audio: torch.Tensor
+    size: int
+    widths: tuple[int, ...]
     job: int
     done: Future = field(default_factory=Future)
+
+    @property
+    def shape(self) -> tuple[str, int, int, tuple[int, ...]]:
+        """Chunks of one shape run as one batch."""
+        return self.bag.name, self.audio.shape[-1], self.size, self.widths
 
 
 @dataclass(slots=True)
@@ -125,8 +135,12 @@ class BatchRunner:
         self._thread = threading.Thread(target=self._loop, name="separation-batches", daemon=True)
         self._thread.start()
 
-    def submit(self, bag: Bag, audio: torch.Tensor, job: int) -> Future:
-        work = ChunkWork(bag, audio, job)
+    def submit(self, bag: Bag, audio: torch.Tensor, job: int, size: int | None = None,
+               widths: tuple[int, ...] | None = None) -> Future:
+        """Run ``audio`` (``(channels, time)``) through ``bag``; the future's result is ``(stems, channels,
+        size)`` on the CPU (by default the whole input, every network taking all of it)."""
+        size = audio.shape[-1] if size is None else size
+        work = ChunkWork(bag, audio, size, widths or (audio.shape[-1],) * len(bag), job)
         self._queue.put(work)
         return work.done
 
@@ -146,10 +160,10 @@ class BatchRunner:
     def _groups(waiting: list[ChunkWork]) -> list[list[ChunkWork]]:
         """Waiting chunks by model and length, each group dealt round-robin over its jobs, so every batch
         carries every waiting job forward rather than one job's chunks queueing behind another's."""
-        groups: dict[tuple[str, int], dict[int, list[ChunkWork]]] = {}
+        groups: dict[tuple[str, int, int, tuple[int, ...]], dict[int, list[ChunkWork]]] = {}
         for work in waiting:
             if work.done.set_running_or_notify_cancel():
-                groups.setdefault((work.bag.name, work.audio.shape[-1]), {}).setdefault(work.job, []).append(work)
+                groups.setdefault(work.shape, {}).setdefault(work.job, []).append(work)
         return [[work for turn in zip_longest(*by_job.values()) for work in turn if work is not None]
                 for by_job in groups.values()]
 
@@ -159,9 +173,8 @@ class BatchRunner:
         return self._queue.qsize()
 
     def _run(self, group: list[ChunkWork]) -> None:
-        bag = group[0].bag
         try:
-            outputs = self._forward(bag, torch.stack([work.audio for work in group]))
+            outputs = self._forward(group[0], torch.stack([work.audio for work in group]))
         except Exception as exc:  # each waiting job gets the failure as its chunk's outcome
             for work in group:
                 work.done.set_exception(exc)
@@ -170,22 +183,44 @@ class BatchRunner:
         for work, output in zip(group, outputs, strict=True):
             work.done.set_result(output)
 
-    def _forward(self, bag: Bag, batch: torch.Tensor) -> torch.Tensor:
-        device = self.cache.device
+    def _forward(self, first: ChunkWork, batch: torch.Tensor) -> torch.Tensor:
+        device, bag = self.cache.device, first.bag
         try:
-            return bag(batch.to(device)).cpu()
+            return bag(batch.to(device), first.size, first.widths).cpu()
         except torch.OutOfMemoryError:
             if not self.cache.shed(keep=bag.name) and len(batch) == 1:
                 raise
             log.warning("out of memory on %s with a batch of %d; retrying smaller", device, len(batch))
             half = max(1, len(batch) // 2)
-            return torch.cat([bag(part.to(device)).cpu() for part in batch.split(half)])
+            return torch.cat([bag(part.to(device), first.size, first.widths).cpu() for part in batch.split(half)])
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Chunks of ``segment_s`` overlapping by ``overlap``, joined by ``weighting`` (:mod:`chunking`)."""
+
     segment_s: float
     overlap: float
+    weighting: str = chunking.DEMUCS
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 1 << 16
+
+
+def return_freed_memory() -> bool:
+    """Have glibc serve every allocation of 64 KiB or more from its own mapping, given back on free.
+
+    glibc's default threshold adapts upwards as large blocks are freed, so after the first chunk the
+    model's intermediate tensors (up to 32 MiB each) come from the heap, whose freed holes are kept and
+    fragment: the resident size grows to about twice what a chunk keeps alive at once (measured on
+    HTDemucs, ``bench.separation``). A fixed threshold returns each freed activation to the system at once.
+    Process-wide, so the GPU worker process sets it when it starts its engine. False where the C library
+    is not glibc."""
+    try:
+        return ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    except (OSError, AttributeError):
+        return False
 
 
 class Engine:
@@ -196,28 +231,46 @@ class Engine:
         self.cache = ModelCache(self.device, budget_bytes, hub)
         self.runner = BatchRunner(self.cache, max_batch)
 
-    def separate(self, bag: Bag, mix: torch.Tensor, settings: Settings, *, job: int,
-                 progress: Callable[[int, int], None] = lambda done, total: None,
-                 cancelled: Callable[[], bool] = lambda: False) -> torch.Tensor:
-        """``mix`` (``(channels, samples)`` at the model's rate, already normalised) → ``(stems, channels,
-        samples)``; see :mod:`sfa.separation.chunking` for the chunks and how they are joined."""
-        segment = round(settings.segment_s * bag.sample_rate)
+    def plan(self, bag: Bag, samples: int, settings: Settings) -> chunking.Plan:
+        # demucs' own expression for the segment's samples, so both cut the same chunks.
+        segment = int(bag.sample_rate * settings.segment_s)
         if bag.max_segment is not None:
             segment = min(segment, bag.max_segment)
-        plan = chunking.plan(mix.shape[-1], segment=segment, overlap=settings.overlap)
+        return chunking.plan(samples, segment=segment, overlap=settings.overlap, weighting=settings.weighting)
+
+    def stream(self, bag: Bag, mix: torch.Tensor, settings: Settings, *, job: int,
+               level: chunking.Level | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
+               cancelled: Callable[[], bool] = lambda: False) -> Iterator[torch.Tensor]:
+        """``mix`` (``(channels, samples)`` at the model's rate, normalised by ``level`` chunk by chunk) → its output in
+        consecutive spans (``(stems, channels, span)``) as each becomes final; see :mod:`chunking` for the
+        chunks and how they are joined. Keeps a batch's worth of chunks submitted ahead of the one it waits
+        for; between two chunks it reports progress and checks ``cancelled``."""
+        plan = self.plan(bag, mix.shape[-1], settings)
         joined = chunking.OverlapAdd(plan, len(bag.stems), mix.shape[0])
         total, submitted = len(plan.starts), 0
         in_flight: deque[Future] = deque()
         try:
             for index in range(total):
                 while submitted < min(total, index + self.runner.max_batch):
-                    in_flight.append(self.runner.submit(bag, chunking.chunk(mix, plan, submitted), job))
+                    in_flight.append(self._submit(bag, mix, level, plan, submitted, job))
                     submitted += 1
                 if cancelled():
                     raise Cancelled(f"cancelled after {index} of {total} chunks")
-                joined.add(index, in_flight.popleft().result())
+                span = joined.add(index, in_flight.popleft().result())
                 progress(index + 1, total)
+                yield span
         finally:
             for future in in_flight:
                 future.cancel()
-        return joined.result()
+
+    def separate(self, bag: Bag, mix: torch.Tensor, settings: Settings, *, job: int,
+                 progress: Callable[[int, int], None] = lambda done, total: None,
+                 cancelled: Callable[[], bool] = lambda: False) -> torch.Tensor:
+        """:meth:`stream`'s spans joined: ``(stems, channels, samples)``."""
+        return torch.cat(list(self.stream(bag, mix, settings, job=job, progress=progress, cancelled=cancelled)), -1)
+
+    def _submit(self, bag: Bag, mix: torch.Tensor, level: chunking.Level | None, plan: chunking.Plan, index: int,
+                job: int) -> Future:
+        size = plan.size(index)
+        widths = bag.widths(size, plan.segment) if plan.weighting == chunking.DEMUCS else (size,) * len(bag)
+        return self.runner.submit(bag, chunking.chunk(mix, plan, index, max(widths), level), job, size, widths)

@@ -62,6 +62,7 @@ def prepare(job: Any, config: Config) -> Mapping[str, Any]:
     return {**job.args, "track_id": job.track_id, "job_id": job.id, "data_dir": str(config.data_dir),
             "folder": stems_folder(job.track_id, job.id), "hub_dir": str(hub_dir()),
             "segment_s": config.separation_segment_s, "overlap": config.separation_overlap,
+            "weighting": config.separation_weighting,
             "batch": config.separation_batch, "models_bytes": config.separation_models_mb * MIB,
             "lalalai_url": config.lalalai_url, "lalalai_key": config.lalalai_key}
 

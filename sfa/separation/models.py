@@ -51,17 +51,41 @@ class Bag:
             network.to(device)
         return self
 
+    def widths(self, size: int, segment: int) -> tuple[int, ...]:
+        """Each network's input for a chunk of ``size`` output samples in segments of ``segment``, as
+        ``demucs.apply.apply_model`` pads it: HTDemucs takes the segment, a network that states a
+        ``valid_length`` takes that, any other the chunk itself."""
+        return tuple(segment if getattr(network, "use_train_segment", False)
+                     else network.valid_length(size) if hasattr(network, "valid_length") else size
+                     for network in self.networks)
+
     @torch.inference_mode()
-    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        """``(batch, channels, time)`` → ``(batch, stems, channels, time)``."""
-        if len(self.networks) == 1:
-            return self.networks[0](batch)
-        weights = self.weights.to(batch.device)
+    def __call__(self, batch: torch.Tensor, size: int | None = None,
+                 widths: Sequence[int] | None = None) -> torch.Tensor:
+        """``(batch, channels, time)`` → ``(batch, stems, channels, size)``. ``batch`` is centred on the
+        ``size`` samples wanted (all of it by default); each network gets the centre of the width it
+        takes (``widths``, by default all of ``batch``) and its output is trimmed to the centre ``size``."""
+        width = batch.shape[-1]
+        size = width if size is None else size
         total = None
-        for network, weight in zip(self.networks, weights, strict=True):
-            part = network(batch) * weight[None, :, None, None]
+        for network, weight, own in zip(self.networks, self.weights.to(batch.device), widths or [width] * len(self),
+                                        strict=True):
+            skip = (width - size) // 2 - (own - size) // 2
+            part = _centre(network(batch[..., skip:skip + own]), size)
+            if len(self.networks) == 1:
+                return part
+            part = part * weight[None, :, None, None]
             total = part if total is None else total + part
-        return total / weights.sum(0)[None, :, None, None]
+        return total / self.weights.to(batch.device).sum(0)[None, :, None, None]
+
+    def __len__(self) -> int:
+        return len(self.networks)
+
+
+def _centre(output: torch.Tensor, size: int) -> torch.Tensor:
+    """demucs' ``center_trim``: the middle ``size`` samples, the extra one of an odd excess cut on the right."""
+    excess = output.shape[-1] - size
+    return output[..., excess // 2:excess // 2 + size]
 
 
 def load(spec: ModelSpec, hub: Path) -> Bag:

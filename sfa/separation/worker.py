@@ -7,21 +7,23 @@ from pathlib import Path
 from typing import Any
 
 from sfa.actors.performers import JobContext, PermanentError
-from sfa.separation.engine import Cancelled, Engine, Settings
+from sfa.separation.engine import Cancelled, Engine, Settings, return_freed_memory
 from sfa.separation.pipeline import UnreadableAudio, read, separate_track, write_stems
 from sfa.separation.registry import MissingWeights
 
 ENGINE = "separation_engine"
-# Shares of the progress bar: decoding and loading before the chunks, writing the stems after.
+# Shares of the progress bar: decoding and loading before the chunks (stems are written as they finish).
 LOADED, SEPARATED = 0.05, 0.95
 
 
 def engine_for(ctx: JobContext) -> Engine:
     """The worker's engine, started by its first separation job. Batches fill a GPU; on the CPU a batch of
     chunks runs no faster than its chunks one by one and holds several times the memory
-    (``bench.separation``), so chunks go one at a time there."""
+    (``bench.separation``), so chunks go one at a time there. The worker process' allocator is set to give
+    freed activations back (:func:`return_freed_memory`)."""
     args = ctx.job.args
     if ENGINE not in ctx.state:
+        return_freed_memory()
         batch = int(args["batch"]) if ctx.device.startswith("cuda") else 1
         ctx.state[ENGINE] = Engine(ctx.device, hub=Path(args["hub_dir"]), budget_bytes=int(args["models_bytes"]),
                                    max_batch=batch)
@@ -42,14 +44,15 @@ def separate_locally(ctx: JobContext) -> dict[str, Any]:
     def progress(done: int, total: int) -> None:
         ctx.report(LOADED + (SEPARATED - LOADED) * done / total, f"chunk {done} of {total}")
 
+    settings = Settings(float(args["segment_s"]), float(args["overlap"]), args["weighting"])
+    spans = separate_track(engine, bag, track, settings, job=job_id, progress=progress, cancelled=ctx.cancelled)
     try:
-        stems = separate_track(engine, bag, track, Settings(float(args["segment_s"]), float(args["overlap"])),
-                               job=job_id, progress=progress, cancelled=ctx.cancelled)
+        written = write_stems(spans, bag.stems, track.sample_rate, track.channels, Path(args["data_dir"]),
+                              args["folder"], job_id)
     except Cancelled as exc:
         raise PermanentError(str(exc)) from None
     finally:
         shared = engine.runner.stats.forget(job_id)
-    written = write_stems(stems, bag.stems, track.sample_rate, Path(args["data_dir"]), args["folder"], job_id)
     ctx.report(1.0, "stems written")
     return {"model": bag.name, "engine": "local", "device": str(engine.device), "stems": written,
             "sample_rate": track.sample_rate, "samples": track.samples, "shared_batches": shared}

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from sfa.separation import chunking
 from sfa.separation.engine import Settings
-from tests.separation.nets import bag
+from tests.separation.nets import LocalNet, bag
 
 
 @pytest.mark.parametrize(("length", "segment", "overlap"), [(1, 100, 0.25), (100, 100, 0.25), (101, 100, 0.25),
                                                             (1000, 100, 0.0), (12345, 1000, 0.5), (999, 64, 0.9)])
-def test_a_plan_covers_the_track_and_its_weights_sum_to_one(length, segment, overlap):
+def test_a_guard_plan_covers_the_track_and_its_weights_sum_to_one(length, segment, overlap):
     plan = chunking.plan(length, segment=segment, overlap=overlap)
 
     assert plan.starts[0] == 0 and plan.starts[-1] + plan.segment == length
@@ -26,29 +25,31 @@ def test_a_plan_covers_the_track_and_its_weights_sum_to_one(length, segment, ove
     assert (total[:length] > 0).all()
 
 
+@pytest.mark.parametrize(("length", "segment", "overlap"), [(1, 100, 0.25), (90, 100, 0.25), (1000, 100, 0.0),
+                                                            (12345, 1000, 0.5), (999, 64, 0.9)])
+def test_a_demucs_plan_starts_every_stride_and_spans_join_to_the_track(length, segment, overlap):
+    plan = chunking.plan(length, segment=segment, overlap=overlap, weighting=chunking.DEMUCS)
+    joined = chunking.OverlapAdd(plan, 1, 1)
+
+    spans = [joined.add(index, torch.ones(1, 1, plan.size(index))) for index in range(len(plan.starts))]
+
+    assert plan.starts == tuple(range(0, length, int((1 - overlap) * segment)))
+    assert torch.allclose(torch.cat(spans, -1), torch.ones(1, 1, length))
+    assert joined.sum.shape[-1] == 0
+
+
 def test_a_track_within_one_segment_is_one_unpadded_chunk():
-    plan = chunking.plan(777, segment=1000, overlap=0.25)
+    plan = chunking.plan(777, segment=1000, overlap=0.25)  # guard weighting
 
     assert plan.starts == (0,) and plan.segment == 777
 
 
 @pytest.mark.parametrize("bad", [dict(length=0, segment=10, overlap=0.1), dict(length=10, segment=1, overlap=0.1),
-                                 dict(length=10, segment=10, overlap=1.0)])
+                                 dict(length=10, segment=10, overlap=1.0),
+                                 dict(length=10, segment=10, overlap=0.1, weighting="nope")])
 def test_a_plan_refuses_what_cannot_be_chunked(bad):
     with pytest.raises(ValueError):
         chunking.plan(**bad)
-
-
-class LocalNet(nn.Module):
-    """Two stacked convolutions (8 samples of reach either side), four stems of two channels."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(3)
-        self.layers = nn.Sequential(nn.Conv1d(2, 16, 9, padding=4), nn.GELU(), nn.Conv1d(16, 8, 9, padding=4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x).view(x.shape[0], 4, 2, -1)
 
 
 def test_chunked_output_equals_the_whole_track_where_the_receptive_field_allows(engine):
@@ -56,7 +57,7 @@ def test_chunked_output_equals_the_whole_track_where_the_receptive_field_allows(
     mix = torch.randn(2, 8000 * 5 + 123)
     whole = network(mix[None])[0]
 
-    chunked = engine.separate(bag(network), mix, Settings(segment_s=0.5, overlap=0.25), job=1)
+    chunked = engine.separate(bag(network), mix, Settings(0.5, 0.25, chunking.GUARD), job=1)
 
     assert len(chunking.plan(mix.shape[-1], segment=4000, overlap=0.25).starts) > 10
     assert torch.allclose(chunked, whole, atol=1e-5)

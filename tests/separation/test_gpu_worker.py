@@ -41,7 +41,7 @@ def job(job_id: int, tmp_path, seconds: float) -> RunJob:
     return RunJob(job_id, "processing", 1, {
         "engine": "local", "model": "htdemucs", "path": path, "data_dir": str(tmp_path / "data"),
         "folder": f"tracks/1/stems/{job_id}", "hub_dir": str(tmp_path / "hub"), "segment_s": 0.5, "overlap": 0.25,
-        "batch": 2, "models_bytes": 1 << 30})
+        "weighting": "demucs", "batch": 2, "models_bytes": 1 << 30})
 
 
 async def test_a_cancelled_job_stops_between_chunks_and_the_worker_lives_on(gpu_pool, tmp_path):

@@ -22,8 +22,8 @@ def test_stems_on_disk_have_the_inputs_length_rate_and_channels(engine, tmp_path
     track = read(source)
     model = bag(htdemucs())
 
-    stems = separate_track(engine, model, track, Settings(segment_s=1.0, overlap=0.25), job=1)
-    written = write_stems(stems, model.stems, track.sample_rate, tmp_path, "tracks/1/stems/9")
+    spans = separate_track(engine, model, track, Settings(segment_s=1.0, overlap=0.25), job=1)
+    written = write_stems(spans, model.stems, track.sample_rate, track.channels, tmp_path, "tracks/1/stems/9")
 
     assert [stem["name"] for stem in written] == ["drums", "bass", "other", "vocals"]
     for stem in written:
