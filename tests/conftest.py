@@ -36,6 +36,16 @@ LOCAL_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@12
 BACKENDS = ["embedded", "local"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An ``embedded_only`` test runs on the embedded server, not again on the local one."""
+    second = [item for item in items if item.get_closest_marker("embedded_only") is not None
+              and getattr(item, "callspec", None) is not None and item.callspec.params.get("server_url") == "local"]
+    if second:
+        config.hook.pytest_deselected(items=second)
+        dropped = set(second)
+        items[:] = [item for item in items if item not in dropped]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def checkout_left_as_found() -> Iterator[None]:
     """Nothing the suite starts may re-point ``.venv`` (a child ``run.py`` that lost ``SFA_VENV_CACHE`` would)

@@ -15,6 +15,8 @@ from sfa.server import Server
 from tests.conftest import free_port
 from tests.processes import ROOT, launch, postgres_processes, read_until
 
+pytestmark = pytest.mark.embedded_only
+
 # Larger than the loopback socket buffers, so a slow reader keeps the server writing it.
 BIG_FILE = 48 << 20
 

@@ -13,6 +13,8 @@ from sfa.accounts.socket_tokens import socket_token_user_id
 from sfa.web.keys import SOCKET_TOKEN_KEY
 from tests.phoenix.conftest import node_client  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.embedded_only
+
 SCRIPT = Path(__file__).resolve().parent / "js" / "browser.mjs"
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,6 +14,8 @@ from sfa.web import make_app
 from tests.agents.fake_llm import OPENAI, OPENAI_KEY, Step
 from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures of the real JS client)
 
+pytestmark = pytest.mark.embedded_only
+
 REPLY = "Here are your newest tracks, fresh from the library and ready to mix."
 
 

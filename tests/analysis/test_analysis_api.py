@@ -18,6 +18,8 @@ from tests.actors.conftest import job_pool, supervised_pool
 from tests.dsp.dsp_synth import chord_progression, drum_loop
 from tests.jobs.conftest import running_queue, wait_for_state
 
+pytestmark = pytest.mark.embedded_only
+
 SR = 22050
 
 

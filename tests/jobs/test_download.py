@@ -26,6 +26,8 @@ from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures)
 from tests.serving import AppServer
 from tests.tracks.audio import audio_bytes
 
+pytestmark = pytest.mark.embedded_only
+
 SONG = audio_bytes("flac", 2.0)
 NEEDS_FFMPEG = pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is not installed")
 

@@ -15,6 +15,8 @@ from sfa.integrations.downloader.registry import backends
 from sfa.integrations.downloader.ytdlp import YtDlpDownloader
 from tests.jobs.test_download import SONG, audio_server  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.embedded_only
+
 LIMITS = Limits(max_bytes=1 << 20, timeout_s=10)
 
 

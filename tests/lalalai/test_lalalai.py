@@ -19,6 +19,8 @@ from tests.actors.conftest import job_pool, supervised_pool
 from tests.jobs.conftest import running_queue, wait_for_state
 from tests.lalalai.fake_lalalai import KEY
 
+pytestmark = pytest.mark.embedded_only
+
 RATE, SAMPLES = 11025, 11025 * 2 + 3
 
 

@@ -17,6 +17,8 @@ from sfa.web.keys import ACTOR_TREE
 from tests.live.conftest import LiveClient, connect, open_page
 from tests.pages import log_in
 
+pytestmark = pytest.mark.embedded_only
+
 
 @pytest.fixture
 def app(config: Config, database: Database, tree) -> web.Application:

@@ -30,6 +30,8 @@ from tests.analysis.test_analysis_api import song
 from tests.jobs.conftest import running_queue
 from tests.phoenix.conftest import node_client  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.embedded_only
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).resolve().parent / "js" / "pages.mjs"
 SHOTS = ROOT / "test-artifacts" / "screenshots"

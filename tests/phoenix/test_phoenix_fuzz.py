@@ -27,6 +27,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from sfa.web.keys import PHOENIX
 from sfa.web.phoenix.endpoint import LiveActors
 
+pytestmark = pytest.mark.embedded_only
+
 CASE_TIMEOUT_S = 15
 ACTORS_GONE_TIMEOUT_S = 20
 HEARTBEAT_REF = "fuzz-heartbeat"

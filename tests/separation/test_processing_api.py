@@ -23,6 +23,8 @@ from tests.actors.conftest import supervised_pool
 from tests.jobs.conftest import running_queue, wait_for_state
 from tests.separation.nets import htdemucs, seed_checkpoint
 
+pytestmark = pytest.mark.embedded_only
+
 RATE, SAMPLES = 16000, 16000 * 3 + 11
 
 

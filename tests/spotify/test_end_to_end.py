@@ -22,6 +22,8 @@ from tests.jobs.test_download import audio_server, download_queue_on  # noqa: F4
 from tests.phoenix.conftest import js, node_client  # noqa: F401  (fixtures)
 from tests.spotify.fake_spotify import FakeSpotify
 
+pytestmark = pytest.mark.embedded_only
+
 SCRIPT = Path(__file__).resolve().parent / "js" / "spotify_login.mjs"
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,6 +26,8 @@ from tests.spotify.fake_spotify import FakeSpotify
 from tests.spotify.fake_spotify import settings as spotify_settings
 from tests.tracks.audio import audio_bytes
 
+pytestmark = pytest.mark.embedded_only
+
 SCHEMATHESIS_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance",
                        "content_type_conformance", "positive_data_acceptance", "negative_data_rejection")
 # Schema-valid requests these operations may still refuse with a 422: a job that already started, a track
