@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from sfa.accounts import create_user
 from sfa.actors.performers import JobContext
 from sfa.config import Config
 from sfa.job_kinds import JOB_KINDS
@@ -29,17 +30,18 @@ async def record_title(conn, job, config: Config) -> None:
 SHOUT_KIND = JobKind("test.shout", queue="shouting", workers="workers_analysis", perform=shout, record=record_title)
 
 
-async def test_a_kind_declared_in_one_place_runs_through_the_whole_server(config, make_account):
-    server = Server(config.replace(port=free_port(), workers_download=1, workers_processing=1, workers_analysis=1),
-                    JOB_KINDS.with_kinds(SHOUT_KIND))
+async def test_a_kind_declared_in_one_place_runs_through_the_whole_server(config, blank_database_url):
+    """On a database of its own: a node of the cluster, it must be the only one its database knows."""
+    server = Server(config.replace(port=free_port(), database_url=blank_database_url, workers_download=1,
+                                   workers_processing=1, workers_analysis=1), JOB_KINDS.with_kinds(SHOUT_KIND))
     await server.start()
     try:
-        account = await make_account()
+        user = await create_user(server.database, "shouter@example.com", "a long enough password")
         heard: list[Broadcast] = []
         async with server.database.pool.acquire() as conn, conn.transaction():
             track_id = await conn.fetchval("INSERT INTO tracks (user_id, title, source) VALUES ($1, 'quiet', "
-                                           "'upload') RETURNING id", account.user.id)
-            job, _ = await enqueue(conn, SHOUT_KIND, user_id=account.user.id, track_id=track_id,
+                                           "'upload') RETURNING id", user.id)
+            job, _ = await enqueue(conn, SHOUT_KIND, user_id=user.id, track_id=track_id,
                                    args={"title": "quiet"})
             server.pubsub.subscribe(f"jobs:{job.id}", heard.append)
         done = await wait_for_state(server.database, job.id, "completed", "failed", timeout=30)

@@ -157,6 +157,12 @@ class Driver:
 async def test_the_live_pages_in_a_real_browser(app, client, database, config, analysis_tree, node_client,  # noqa: F811
                                                 chromium, tmp_path, make_account):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # A failure whose error is one long word (a URL, a file name): the job queue page must wrap it at 390 px.
+    someone = await make_account()
+    await database.pool.execute(
+        "INSERT INTO jobs (user_id, kind, queue, state, attempt, errors) VALUES ($1, 'download', 'download', "
+        "'failed', 1, jsonb_build_array(jsonb_build_object('attempt', 1, 'at', now(), 'error', $2::text)))",
+        someone.user.id, "http://127.0.0.1:9/" + "averylongname" * 15 + ".flac")
     wav = tmp_path / "song.wav"
     wav.write_bytes(song(120.0))
     process = await asyncio.create_subprocess_exec(
