@@ -29,7 +29,10 @@ from tests.tracks.audio import audio_bytes
 SLOW_CLIENTS = 1000
 SLOW_CLIENT_ADDRESSES = [f"127.0.1.{n}" for n in range(1, 5)]
 HEALTH_ADDRESS = "127.0.0.2"
-HEALTH_BOUND_S = 0.1
+# /health must keep answering through the attack: a loop the slow connections held would miss this by
+# seconds. It is no latency target (those live in bench/): the thousand connections' accept burst can take
+# a loaded two-core host some hundreds of milliseconds.
+HEALTH_BOUND_S = 1.0
 CLOSE_MARGIN_S = 1.0
 HALF_A_REQUEST_LINE = b"GET /health HT"
 SLOW_CLIENTS_SCRIPT = Path(__file__).with_name("slow_clients.py")
