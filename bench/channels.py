@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from bench.children import Child
+
 DEFAULT_STEPS = (1000, 5000, 10000, 20000)
 CLIENTS = 4
 CONNECTS_IN_FLIGHT = 32
@@ -241,44 +243,6 @@ def _answer(value: dict) -> None:
 
 # ---- the controller ---------------------------------------------------------------------------------------
 
-class Child:
-    """A subprocess of this bench, spoken to in lines."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    @classmethod
-    async def start(cls, *args: str, env: dict[str, str] | None = None) -> Child:
-        """The child's log goes to ``/tmp/sfa-bench-channels-<its first argument>.log``."""
-        with open(f"/tmp/sfa-bench-channels-{args[0]}.log", "ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.channels", *args, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=log, env=env, limit=64 * 1024 * 1024)
-        return cls(process)
-
-    async def send(self, line: str) -> None:
-        self.process.stdin.write((line + "\n").encode())
-        await self.process.stdin.drain()
-
-    async def line(self) -> str:
-        line = await self.process.stdout.readline()
-        if not line:
-            raise SystemExit(f"bench child {self.process.pid} exited ({await self.process.wait()})")
-        return line.decode().strip()
-
-    async def ask(self, command: dict) -> dict:
-        await self.send(json.dumps(command))
-        return json.loads(await self.line())
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.stdin.close()
-            try:
-                await asyncio.wait_for(self.process.wait(), 20)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
 
 @dataclass
 class Side:
@@ -352,8 +316,9 @@ async def main(steps: list[int]) -> None:
         sides = []
         for name in ("bare", "sfa"):
             port = free_port()
-            sides.append(Side(name, await Child.start(f"serve-{name}", str(port), str(user.id), env=env), port))
-        clients = [await Child.start("client", f"127.0.1.{index + 1}") for index in range(CLIENTS)]
+            server = await Child.start("channels", f"serve-{name}", str(port), str(user.id), env=env)
+            sides.append(Side(name, server, port))
+        clients = [await Child.start("channels", "client", f"127.0.1.{index + 1}") for index in range(CLIENTS)]
         try:
             for side in sides:
                 assert await side.server.line() == "ready"

@@ -8,21 +8,19 @@ else an embedded one is started. Prints the median and the slowest run, and the 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import statistics
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 from aiohttp import CookieJar
 from aiohttp.test_utils import TestClient, TestServer
 
+from bench.database import fresh_database
 from sfa.accounts import create_user
 from sfa.config import Config
-from sfa.db import Database, EmbeddedPostgres, ensure_database, migrate
-from sfa.db.database import drop_database, with_database
+from sfa.db import Database
 from sfa.web import make_app
 
 TARGET_MS = 100.0
@@ -37,10 +35,7 @@ async def seed(database: Database, user_id: int, tracks: int) -> None:
         "SELECT $1, unnest($2::bigint[]), 'analysis', 'analysis', 'running', 1, 10", user_id, [r["id"] for r in ids])
 
 
-async def render_times(server_url: str, tracks: int, runs: int) -> list[float]:
-    url = with_database(server_url, f"sfa_bench_{uuid.uuid4().hex[:10]}")
-    await ensure_database(url)
-    await migrate(url)
+async def render_times(url: str, tracks: int, runs: int) -> list[float]:
     database = await Database(url).connect()
     try:
         var = Path(tempfile.mkdtemp(prefix="sfa-bench-"))
@@ -61,21 +56,11 @@ async def render_times(server_url: str, tracks: int, runs: int) -> list[float]:
             return times[1:]  # the first warms the connection pool and the template
     finally:
         await database.close()
-        await drop_database(url)
 
 
 async def main(tracks: int, runs: int) -> None:
-    server_url = os.environ.get("DATABASE_URL")
-    embedded = None
-    if not server_url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="sfa-bench-")) / "pg", durable=False)
-        embedded.start()
-        server_url = embedded.url()
-    try:
-        times = await render_times(server_url, tracks, runs)
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    async with fresh_database("bench_dashboard") as url:
+        times = await render_times(url, tracks, runs)
     median = statistics.median(times)
     print(f"dashboard first render, {tracks} tracks with running jobs, {runs} runs")
     print(f"  median {median:6.1f} ms   slowest {max(times):6.1f} ms   target < {TARGET_MS:.0f} ms: "

@@ -25,6 +25,8 @@ import time
 
 import psutil
 
+from bench.children import Child
+
 CONNECTIONS = 32
 ROUNDS = 3
 ROUND_S = 4.0
@@ -156,39 +158,6 @@ async def run_client() -> None:
 
 # ---- the controller -------------------------------------------------------------------------------------------
 
-class Child:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    @classmethod
-    async def start(cls, *args: str, env: dict[str, str] | None = None) -> Child:
-        """The child's log goes to ``/tmp/sfa-bench-http-<its first argument>.log``."""
-        with open(f"/tmp/sfa-bench-http-{args[0]}.log", "ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.http", *args, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=log, env=env)
-        return cls(process)
-
-    async def line(self) -> str:
-        line = await self.process.stdout.readline()
-        if not line:
-            raise SystemExit(f"bench child {self.process.pid} exited ({await self.process.wait()})")
-        return line.decode().strip()
-
-    async def ask(self, command: dict) -> dict:
-        self.process.stdin.write((json.dumps(command) + "\n").encode())
-        await self.process.stdin.drain()
-        return json.loads(await self.line())
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.stdin.close()
-            try:
-                await asyncio.wait_for(self.process.wait(), 20)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
 
 def free_port() -> int:
     import socket
@@ -219,7 +188,7 @@ async def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "SFA_RATE_API": "1000000000/60",
                "SFA_VAR_DIR": os.environ.get("SFA_VAR_DIR", "/tmp/sfa-bench-var")}
         sfa_port, bare_port = free_port(), free_port()
-        sfa = await Child.start("serve-sfa", str(sfa_port), env=env)
+        sfa = await Child.start("http", "serve-sfa", str(sfa_port), env=env)
         assert await sfa.line() == "ready"
         request = urllib.request.Request(f"http://127.0.0.1:{sfa_port}/api/tracks",
                                          headers={"Authorization": f"Bearer {token}"})
@@ -228,9 +197,9 @@ async def main() -> None:
         with tempfile.NamedTemporaryFile(suffix=".json") as body_file:
             body_file.write(body)
             body_file.flush()
-            bare = await Child.start("serve-bare", str(bare_port), body_file.name)
+            bare = await Child.start("http", "serve-bare", str(bare_port), body_file.name)
             assert await bare.line() == "ready"
-        client = await Child.start("client")
+        client = await Child.start("http", "client")
         try:
             print(f"host: {os.cpu_count()} CPUs, shared with other work; {CONNECTIONS} keep-alive connections; "
                   f"{ROUNDS} rounds of {ROUND_S:g} s per side, alternating", flush=True)
