@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -54,6 +55,15 @@ def checkout_left_as_found() -> Iterator[None]:
     before = (os.readlink(venv) if venv.is_symlink() else None, (ROOT / "var").exists())
     yield
     assert (os.readlink(venv) if venv.is_symlink() else None, (ROOT / "var").exists()) == before
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, which the page tests drive through playwright-core."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    return path
 
 
 @pytest.fixture(scope="session")

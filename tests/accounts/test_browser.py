@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ pytestmark = pytest.mark.embedded_only
 
 SCRIPT = Path(__file__).resolve().parent / "js" / "browser.mjs"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    return path
 
 
 async def test_register_create_a_key_log_out_and_in_with_a_real_browser(app, client, node_client, chromium):  # noqa: F811

@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import os
-import shutil
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,14 +36,6 @@ SCRIPT = Path(__file__).resolve().parent / "js" / "pages.mjs"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SR = 22050
 EMAIL = "live.browser@example.com"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    return path
 
 
 @pytest.fixture

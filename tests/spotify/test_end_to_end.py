@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestServer
 
 from sfa.config import Config
 from sfa.web import make_app
-from tests.accounts.test_browser import chromium  # noqa: F401  (fixture)
 from tests.actors.conftest import job_pool, supervised_pool
 from tests.jobs.conftest import running_queue, wait_for_state
 from tests.jobs.test_download import audio_server, download_queue_on  # noqa: F401  (fixture)
