@@ -6,10 +6,10 @@ Thespian transmits what an actor sends only once its handler returns, so progres
 busy with the job would all arrive at the end. The actor keeps handling messages and, every ``PUMP`` while
 a job runs, forwards what the job threads queued (progress, then the outcome) to the bridge.
 
-A performer fails a job on purpose by raising :class:`PermanentError` (bad input), and the worker goes on.
-Any other exception is a bug: the job fails with it (retryable, as a fresh process may fare better), and
-then the worker exits, so its supervisor restarts it and counts the crash, as OTP lets a process crash
-rather than carry on in a state nobody planned for.
+A performer fails a job for good by raising :class:`PermanentError` (bad input); any other exception fails
+the attempt, retryably (a network error, a busy service), with its type and message, and its traceback in
+the log. The worker goes on either way: expected failures such as a download's 503 are not crashes yet, as
+performers have no separate class for them (see the README).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorAddress, ActorExitRequest, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorAddress, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
 
 from sfa.actors.messages import (
     JOB_OUTCOMES,
@@ -39,8 +39,6 @@ from sfa.actors.performers import JobContext, PermanentError, failure_message, r
 log = logging.getLogger(__name__)
 
 PUMP = timedelta(milliseconds=20)
-# Queued by a job thread after its failure when the failure was a bug: the worker exits once it is sent.
-CRASH = object()
 
 
 class JobWorker(ActorTypeDispatcher):
@@ -73,9 +71,6 @@ class JobWorker(ActorTypeDispatcher):
     def receiveMsg_WakeupMessage(self, message: WakeupMessage, sender: ActorAddress) -> None:
         while not self.outbox.empty():
             update = self.outbox.get()
-            if update is CRASH:
-                self.send(self.myAddress, ActorExitRequest())
-                continue
             self.send(self.start.reply_to, Envelope(self.start.ref, update))
             if isinstance(update, JOB_OUTCOMES):
                 self.running.pop(update.job_id, None)
@@ -90,7 +85,7 @@ class JobWorker(ActorTypeDispatcher):
         log.warning("%s dropped an unknown message %r", type(self).__name__, message)
 
     def perform(self, job: RunJob) -> None:
-        """The job thread. Its catch-all is the job's outcome and the worker's crash (see the module)."""
+        """The job thread. Its catch-all is the job's outcome, not error hiding: any exception fails the job."""
         def report(progress: float, message: str = "") -> None:
             self.outbox.put(JobProgress(job.job_id, progress, message))
 
@@ -103,11 +98,9 @@ class JobWorker(ActorTypeDispatcher):
                                               cancelled=lambda: job.job_id in self.cancelled))
         except PermanentError as exc:
             self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
-        except Exception as exc:  # a bug: the job's outcome, then the worker's crash
-            log.exception("job %s (%s, attempt %d) failed on a bug; worker %d exits", job.job_id, job.kind,
-                          job.attempt, os.getpid())
+        except Exception as exc:  # the job's outcome, see the docstring
+            log.exception("job %s (%s, attempt %d) failed", job.job_id, job.kind, job.attempt)
             self.outbox.put(JobFailed(job.job_id, failure_message(exc), retryable=True))
-            self.outbox.put(CRASH)
         else:
             self.outbox.put(JobDone(job.job_id, result))
 

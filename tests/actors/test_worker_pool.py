@@ -121,22 +121,19 @@ async def test_a_rejected_job_fails_for_good_and_the_worker_lives_on(bridge):
     assert after == [pid]
 
 
-async def test_a_bug_in_a_performer_fails_the_job_then_crashes_the_worker_and_the_supervisor_counts_it(bridge):
+async def test_an_exception_in_a_performer_fails_the_attempt_readably_and_the_worker_lives_on(bridge):
     pool = job_pool(bridge, workers=1)
     tree = await Supervisor("root", [pool.spec()]).start()
     try:
         [pid] = worker_pids(tree, "download")
-        with pytest.raises(JobError) as bug:
+        with pytest.raises(JobError) as failed:
             await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
-        await until(lambda: worker_pids(tree, "download")[0] not in (None, pid))
-        [worker] = tree.snapshot()["children"][0]["children"]
-        after = await pool.run(RunJob(7, "test.count-loads", 1, {}))
+        after = worker_pids(tree, "download")
     finally:
         await tree.stop()
 
-    assert (bug.value.error, bug.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
-    assert worker["restarts"] == 1 and worker["last_exit"] == f"process {pid} exited"
-    assert after == 1
+    assert (failed.value.error, failed.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
+    assert after == [pid]
 
 
 async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(bridge, tmp_path):
