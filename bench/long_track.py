@@ -28,12 +28,12 @@ PROBE = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from sfa.separation.engine import Engine, Settings, return_freed_memory
+    from sfa.separation.engine import Engine, Settings, tune_process
     from sfa.separation.pipeline import read, separate_track, write_stems
     from tests.separation.nets import LocalNet, bag
 
     data = Path(sys.argv[1])
-    return_freed_memory()  # as the GPU worker process does
+    tune_process()  # as the GPU worker process does
     engine = Engine("cpu", hub=data / "hub", budget_bytes=1 << 30, max_batch=1)
     model = engine.cache.put(bag(LocalNet(44100)))
     started, steps = time.perf_counter(), []

@@ -16,7 +16,7 @@ worker's path in both weightings; prints each one's SDR against the whole-track 
 buys), and the worker's chunks one at a time (what batching alone buys).
 
 ``--same-allocator`` gives demucs' process the allocator setting the worker makes
-(``sfa.separation.engine.return_freed_memory``), so what remains of the difference is the path's own.
+(``sfa.separation.engine.tune_process``), so what remains of the difference is the path's own.
 
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
 its architecture at full size with random weights (HTDemucs in the published ``htdemucs`` configuration,
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,8 +42,9 @@ from pathlib import Path
 import soundfile
 import torch
 
+from sfa.separation import HUGE_PAGES
 from sfa.separation.chunking import DEMUCS, GUARD
-from sfa.separation.engine import Engine, Settings, return_freed_memory
+from sfa.separation.engine import Engine, Settings, tune_process
 from sfa.separation.models import Bag, load
 from sfa.separation.pipeline import Track, separate_track, write_stems
 from sfa.separation.registry import MODELS, TORCHAUDIO, hub_dir, missing_files
@@ -93,6 +95,8 @@ def _status(field: str) -> int:
 
 def run_side(args: argparse.Namespace) -> None:
     """One side in this (fresh) process: outputs to ``args.out``, measurements as JSON on stdout."""
+    if args.side == "worker" or args.same_allocator:
+        tune_process()  # as the GPU worker process does, before its first tensor
     bag, described = model(args.model)
     mixes = tracks(args.seconds, args.jobs)
     settings = Settings(args.segment, args.overlap, DEMUCS)
@@ -101,18 +105,16 @@ def run_side(args: argparse.Namespace) -> None:
     if cuda:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     if args.side == "worker":
-        return_freed_memory()  # as the GPU worker process does
         engine = Engine(args.device, hub=hub_dir(), budget_bytes=1 << 36, max_batch=args.batch if cuda else 1)
         engine.cache.put(bag)
     else:
         bag.networks[0].to(args.device)
-        if args.same_allocator:
-            return_freed_memory()
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS: the peak from here on
     base = _status("VmRSS:")
+    cpu = os.times()
     started = time.perf_counter()
     if args.side == "worker":
         def job(number: int) -> None:
@@ -129,7 +131,9 @@ def run_side(args: argparse.Namespace) -> None:
     if cuda:
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - started
-    measured = {"seconds": elapsed, "peak": _status("VmHWM:") - base, "whole": _status("VmHWM:"),
+    used = os.times()
+    measured = {"seconds": elapsed, "user": used.user - cpu.user, "system": used.system - cpu.system,
+                "peak": _status("VmHWM:") - base, "whole": _status("VmHWM:"),
                 "gpu": torch.cuda.max_memory_allocated() if cuda else None, "model": described,
                 "threads": torch.get_num_threads()}
     if args.side == "demucs":
@@ -148,13 +152,17 @@ def side_by_side(args: argparse.Namespace) -> None:
             for side in ("demucs", "worker"):
                 out = Path(scratch) / f"{side}{turn}"
                 out.mkdir()
+                # Huge pages for large blocks come with importing sfa.separation (the worker's setting):
+                # demucs' side runs as its users run it, unless given the worker's settings.
+                env = os.environ | ({} if side == "worker" or args.same_allocator else {HUGE_PAGES: "0"})
                 done = subprocess.run([sys.executable, "-m", "bench.separation", "--side", side, "--out", str(out),
-                                       *forwarded], capture_output=True, text=True, check=True)
+                                       *forwarded], capture_output=True, text=True, check=True, env=env)
                 runs[side].append(json.loads(done.stdout.splitlines()[-1]))
-                gpu = f"  GPU peak {runs[side][-1]['gpu'] / 2**20:7.0f} MiB" if runs[side][-1]["gpu"] else ""
-                print(f"turn {turn + 1} {side:>6}: {runs[side][-1]['seconds']:8.2f} s  peak "
-                      f"{runs[side][-1]['peak'] / 2**20:7.0f} MiB (process {runs[side][-1]['whole'] / 2**20:6.0f})"
-                      f"{gpu}", flush=True)
+                run = runs[side][-1]
+                gpu = f"  GPU peak {run['gpu'] / 2**20:7.0f} MiB" if run["gpu"] else ""
+                print(f"turn {turn + 1} {side:>6}: {run['seconds']:8.2f} s (CPU {run['user']:7.1f} s user, "
+                      f"{run['system']:6.1f} s system)  peak {run['peak'] / 2**20:7.0f} MiB (process "
+                      f"{run['whole'] / 2**20:6.0f}){gpu}", flush=True)
         difference, scale = 0.0, 0.0
         for number in range(args.jobs):
             expected = torch.load(Path(scratch) / f"demucs0/demucs{number}.pt")

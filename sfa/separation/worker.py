@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sfa.actors.performers import JobContext, PermanentError
-from sfa.separation.engine import Cancelled, Engine, Settings, return_freed_memory
+from sfa.separation.engine import Cancelled, Engine, Settings, tune_process
 from sfa.separation.pipeline import UnreadableAudio, read, separate_track, write_stems
 from sfa.separation.registry import MissingWeights
 
@@ -20,10 +20,10 @@ def engine_for(ctx: JobContext) -> Engine:
     """The worker's engine, started by its first separation job. Batches fill a GPU; on the CPU a batch of
     chunks runs no faster than its chunks one by one and holds several times the memory
     (``bench.separation``), so chunks go one at a time there. The worker process' allocator is set to give
-    freed activations back (:func:`return_freed_memory`)."""
+    freed activations back (:func:`tune_process`)."""
     args = ctx.job.args
     if ENGINE not in ctx.state:
-        return_freed_memory()
+        tune_process()
         batch = int(args["batch"]) if ctx.device.startswith("cuda") else 1
         ctx.state[ENGINE] = Engine(ctx.device, hub=Path(args["hub_dir"]), budget_bytes=int(args["models_bytes"]),
                                    max_batch=batch)
