@@ -15,8 +15,9 @@ them one after another, the worker runs them at once and batches their chunks).
 worker's path in both weightings; prints each one's SDR against the whole-track call (what ``guard``
 buys), and the worker's chunks one at a time (what batching alone buys).
 
-``--same-allocator`` gives demucs' process the allocator setting the worker makes
-(``sfa.separation.engine.tune_process``), so what remains of the difference is the path's own.
+``--same-allocator`` gives demucs' process the settings the worker's makes (``sfa.separation.engine.tune_process``:
+the allocator, huge pages, the attention kernel), so what remains of the difference is the path's own. Each
+run's CPU time (user, system) is printed beside its wall time: on a shared host it says where time went.
 
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
 its architecture at full size with random weights (HTDemucs in the published ``htdemucs`` configuration,

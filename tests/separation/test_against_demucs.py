@@ -11,7 +11,7 @@ import torch
 from demucs.apply import apply_model
 
 from sfa.separation.chunking import DEMUCS
-from sfa.separation.engine import Settings
+from sfa.separation.engine import Settings, tune_process
 from sfa.separation.pipeline import Track, separate_track
 from sfa.separation.registry import FOUR_STEMS, MODELS
 from tests.separation.nets import bag, hdemucs, htdemucs_44k
@@ -53,3 +53,21 @@ def test_the_worker_equals_demucs_chunked_inference(engine, name, seconds, segme
     stems = torch.cat(spans, -1)
     assert stems.shape == expected.shape == (len(network.sources), *wav.shape)
     assert (stems - expected).abs().max().item() <= 1e-4
+
+
+def test_the_worker_process_settings_keep_the_output():
+    """:func:`tune_process` (the GPU worker's allocator, huge pages and attention kernel) changes the model's
+    output by rounding only: self-attention runs through ``scaled_dot_product_attention`` rather than
+    ``nn.MultiheadAttention``'s fast path."""
+    network = htdemucs_44k(FOUR_STEMS).eval()
+    torch.manual_seed(5)
+    mix = torch.randn(1, 2, int(7.8 * RATE)) * 0.2
+    with torch.inference_mode():
+        fast_path = network(mix)
+        try:
+            tune_process()
+            assert not torch.backends.mha.get_fastpath_enabled()
+            flash = network(mix)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(True)
+    assert (flash - fast_path).abs().max().item() <= 1e-5
