@@ -21,7 +21,7 @@ from .backend import get_xp, to_numpy
 from .chroma import chroma_stft
 from .errors import AudioDecodeError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
-from .harmony import beat_chords, tuned_pitch_classes
+from .harmony import bass_treble_chroma, beat_chords, estimate_tuning, key_pitch_classes
 from .key import key_from_profile
 from .mel import melspectrogram, mfcc
 from .rhythm import beat_track, estimate_tempo, onset_strength
@@ -179,7 +179,7 @@ class _Accumulator:
         self.centroids: list[np.ndarray] = []
         self.pitch_classes: list[np.ndarray] = []
         self.tuning: float | None = None
-        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "treble": np.zeros(12)}
+        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "key": np.zeros(24)}
 
     def count(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for block in blocks:
@@ -214,9 +214,13 @@ class _Accumulator:
             self.sums["chroma"] += to_numpy(chroma_stft(S=power, sr=sr, xp=xp).sum(axis=-1))
         if self.groups & {"key", "chords"}:
             # Tuned on the first stretch (up to ~47 s) and kept: a band does not retune mid-song.
-            pitch, self.tuning = tuned_pitch_classes(magnitude, sr=sr, n_fft=n_fft, xp=xp, tuning=self.tuning)
-            self.sums["treble"] += to_numpy(pitch[12:].sum(axis=-1))
+            if self.tuning is None:
+                self.tuning = estimate_tuning(xp.mean(magnitude, axis=-1), sr=sr, n_fft=n_fft)
+            if "key" in self.groups:
+                key_pitch = key_pitch_classes(magnitude, sr=sr, n_fft=n_fft, tuning=self.tuning, xp=xp)
+                self.sums["key"] += to_numpy(key_pitch.sum(axis=-1))
             if "chords" in self.groups:
+                pitch = bass_treble_chroma(magnitude, sr=sr, n_fft=n_fft, tuning=self.tuning, xp=xp)
                 self.pitch_classes.append(to_numpy(pitch).astype(np.float32))
 
     def result(self) -> dict[str, Any]:
@@ -236,7 +240,8 @@ class _Accumulator:
             summary["centroid_curve"] = self._curve(np.concatenate(self.centroids))
         chroma_mean = self.sums["chroma"] / self.frames
         if "key" in self.groups:
-            summary["key"], summary["key_confidence"] = key_from_profile(self.sums["treble"] / self.frames)
+            key_mean = self.sums["key"] / self.frames
+            summary["key"], summary["key_confidence"] = key_from_profile(key_mean[12:], bass=key_mean[:12])
         extra: dict[str, list[float]] = {}
         if "chroma" in self.groups:
             extra["chroma"] = [float(v) for v in chroma_mean]
