@@ -94,11 +94,18 @@ def _first_line(path: Path) -> str:
     return path.read_text().split("\n")[0].strip()
 
 
+def _lerch_key(path: Path) -> str:
+    """A GTZAN key annotation of Kraft and Lerch (2013): 0-11 major and 12-23 minor, counted from A."""
+    number = int(path.read_text().split()[0])
+    return f"{songs.PITCH_CLASSES[(number + 9) % 12]} {'major' if number < 12 else 'minor'}"
+
+
 # (audio file, annotation reader giving the Case's known fields); see bench/data/README.md.
 _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("madmom_sample.wav", lambda d: {"tempo": 87.5, "beats": _rows(d / "madmom_sample.beats")}),
     ("ballroom_Media-105901.wav", lambda d: {"tempo": 84.0}),
-    ("gtzan_country.00000.wav", lambda d: {"tempo": 85.53}),
+    ("gtzan_country.00000.wav",
+     lambda d: {"tempo": 85.53, "key": _lerch_key(d / "gtzan_country.00000.lerch.txt")}),
     ("hainsworth_hains001.flac", lambda d: {"tempo": 100.16}),
     ("cuidado_FallaCancion.flac", lambda d: {"tempo": 191.27}),
     ("simac_01_H_mikri_Rallou.flac", lambda d: {"tempo": 74.34}),
@@ -115,6 +122,11 @@ _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("musher_mozart_c_major_30sec.mp3", lambda d: {"key": "C major"}),
     ("musher_EDM_Eb_major_2min.mp3", lambda d: {"key": "Eb major"}),
     ("musher_126bpm.mp3", lambda d: {"tempo": 126.0}),
+    *((f"gtzan_{genre}.00000.wav", lambda d, genre=genre: {"key": _lerch_key(d / f"gtzan_{genre}.00000.lerch.txt")})
+      for genre in ("blues", "disco", "hiphop", "metal", "pop", "reggae", "rock")),
+    ("librosa_brahms_hungarian_dance_5.ogg", lambda d: {"key": "F# minor"}),
+    ("rwc_c003.wav", lambda d: {"key": "C minor"}),
+    ("orchset_Beethoven-S3-I-ex1.wav", lambda d: {"key": "Eb major"}),
 )
 
 

@@ -6,8 +6,11 @@ chords use their own pitch classes instead:
   quarter tone flat still lands on its notes;
 - compressed: the square root of the magnitude, so the loudest note does not hide the others;
 - split: bass (55-220 Hz, where the chord's root usually is) and treble (220-1760 Hz) are kept apart;
-- for the key, peaked: only the spectrum's local maxima count (`spectral_peaks`), so drums do not
-  flatten the pitch classes of a dance track.
+- for the key, peaked and placed: only the spectrum's local maxima count (`spectral_peaks`), so drums
+  do not flatten the pitch classes of a dance track; each peak goes to the semitone of its interpolated
+  frequency rather than spreading over its bin's width (`key_pitch_classes`), so a bass note at 55 Hz,
+  where one bin spans three semitones, still lands on its own pitch class; and the overtones of lower
+  notes are partly taken out before the semitones are folded into pitch classes.
 """
 
 from functools import lru_cache
@@ -22,6 +25,12 @@ from .spectrum import fft_frequencies
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 BASS_BAND = (55.0, 220.0)
 TREBLE_BAND = (220.0, 1760.0)
+# The key's semitones: MIDI 33 (A1, 55 Hz) up to 93 (A6, 1760 Hz); the treble starts at 57 (A3, 220 Hz).
+_KEY_LOWEST, _KEY_SPLIT, _KEY_TOP = 33, 57, 93
+# The overtones a note at the bottom puts on the semitones above it: 2nd to 5th harmonic (octave, twelfth,
+# double octave, major seventeenth), at a 1/h series' amplitudes; `_OVERTONE_SHARE` of that is taken out.
+_OVERTONES = ((12, 1 / 2), (19, 1 / 3), (24, 1 / 4), (28, 1 / 5))
+_OVERTONE_SHARE = 0.5
 NO_CHORD = "N"
 # A chord change between beats costs this much cosine similarity: a passing note does not flip the chord.
 _CHANGE_PENALTY = 0.08
@@ -50,15 +59,21 @@ def estimate_tuning(magnitude_mean: Any, *, sr: float, n_fft: int) -> float:
     if not len(peaks) or spectrum[peaks].max() <= 0:
         return 0.0
     peaks = peaks[spectrum[peaks] >= 0.05 * spectrum[peaks].max()]
-    left, centre, right = log[peaks - 1], log[peaks], log[peaks + 1]
-    curvature = left - 2 * centre + right
-    offset = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1.0), 0.0)
-    hz = (peaks + np.clip(offset, -0.5, 0.5)) * sr / n_fft
+    hz = (peaks + parabolic_offset(log[peaks - 1], log[peaks], log[peaks + 1], xp=np)) * sr / n_fft
     semitones = 12 * np.log2(hz / 440.0)
     angle = 2 * np.pi * (semitones - np.round(semitones))
     weights = spectrum[peaks]
     mean = np.arctan2(np.sum(weights * np.sin(angle)), np.sum(weights * np.cos(angle)))
     return float(mean / (2 * np.pi))
+
+
+def parabolic_offset(left: Any, centre: Any, right: Any, *, xp: ModuleType) -> Any:
+    """Where a spectral peak really is, in bins from its centre bin (within +-0.5): the vertex of the
+    parabola through the log magnitudes of the bin and its two neighbours (0 where they are not concave)."""
+    curvature = left - 2 * centre + right
+    concave = curvature < 0
+    offset = xp.where(concave, 0.5 * (left - right) / xp.where(concave, curvature, -1.0), 0.0)
+    return xp.clip(offset, -0.5, 0.5)
 
 
 @lru_cache(maxsize=32)
@@ -110,12 +125,69 @@ def spectral_peaks(magnitude: Any, *, xp: ModuleType) -> Any:
     return xp.concatenate((edge, inner * peak, edge))
 
 
+@lru_cache(maxsize=32)
+def _semitone_maps(sr: float, n_fft: int, tuning: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """What `key_pitch_classes` needs for one STFT size and tuning, built once.
+
+    The bins `first..last` whose peaks can fall on the key's semitones; for each, the lowest semitone
+    (counted from `_KEY_LOWEST`) a peak in it can reach, `lowest` `(bins,)`; `maps` `(reach, semitones,
+    bins)`, 1 where the bin's `j`-th reachable semitone is that semitone (a bass bin reaches up to four);
+    and `fold` `(24, semitones)`, summing the semitones into bass and treble pitch classes. Read-only.
+    """
+    freqs = fft_frequencies(sr=sr, n_fft=n_fft)
+    step = sr / n_fft
+
+    def semitone(hz: np.ndarray) -> np.ndarray:
+        return 69 + 12 * np.log2(np.maximum(hz, 1e-9) / 440.0) - tuning - _KEY_LOWEST
+
+    count = _KEY_TOP - _KEY_LOWEST
+    low, high = np.round(semitone(freqs - step / 2)), np.round(semitone(freqs + step / 2))
+    usable = np.flatnonzero((high >= 0) & (low < count))
+    first, last = max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)
+    low, high = low[first : last + 1], high[first : last + 1]
+    reach = int((high - low).max()) + 1
+    maps = np.zeros((reach, count, last + 1 - first), dtype=np.float32)
+    for j in range(reach):
+        target = low + j
+        inside = (target >= 0) & (target < count) & (target <= high)
+        maps[j, target[inside].astype(np.int64), np.flatnonzero(inside)] = 1.0
+    midi = np.arange(count) + _KEY_LOWEST
+    fold = np.zeros((24, count), dtype=np.float32)
+    fold[midi % 12 + 12 * (midi >= _KEY_SPLIT), np.arange(count)] = 1.0
+    for array in (maps, fold, low):
+        array.flags.writeable = False
+    return maps, fold, low, first, last
+
+
 def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, xp: ModuleType) -> Any:
-    """`(24, frames)` bass and treble pitch classes of the spectral peaks (`spectral_peaks`) of a
-    magnitude spectrogram, for the key: only the bins under the treble's top are read."""
-    _, top = _bass_treble_basis(sr, n_fft, round(tuning, 2))
-    peaks = spectral_peaks(magnitude[..., : top + 1, :], xp=xp)
-    return bass_treble_chroma(peaks, sr=sr, n_fft=n_fft, tuning=tuning, xp=xp)
+    """`(24, frames)` bass (A1-G#3) and treble (A3-G#6) pitch classes of a magnitude spectrogram
+    `(1 + n_fft // 2, frames)`, for the key.
+
+    Each spectral peak (`spectral_peaks`) is placed at its interpolated frequency (`parabolic_offset`) and
+    gives the square root of its magnitude to its nearest semitone, weighted by cos^2 of its distance from
+    it (a peak a quarter tone off counts half). On those semitones, each one's expected overtones
+    (`_OVERTONES`) are taken out of the semitones above it, `_OVERTONE_SHARE` of them and never below 0, so
+    a bass note's twelfth and seventeenth do not pose as the treble's fifth and major third. The semitones
+    are then folded into bass and treble pitch classes. Only the bins under 1760 Hz are read.
+    """
+    maps, fold, low, first, last = _semitone_maps(sr, n_fft, round(tuning, 2))
+    near = magnitude[..., first - 1 : last + 2, :]
+    log = xp.log(xp.maximum(near, 1e-10))
+    offset = parabolic_offset(log[:-2], log[1:-1], log[2:], xp=xp)
+    peaks = spectral_peaks(near, xp=xp)[1:-1]
+    value = xp.sqrt(peaks)
+    bins = xp.arange(first, last + 1, dtype=offset.dtype)[:, None] + offset
+    position = 69 + 12 * xp.log2(xp.maximum(bins * (sr / n_fft), 1e-9) / 440.0) - tuning - _KEY_LOWEST
+    semitones = 0.0
+    for j, bin_map in enumerate(maps):
+        distance = position - xp.asarray(low + j, dtype=position.dtype)[:, None]
+        weight = xp.where(xp.abs(distance) <= 0.5, xp.cos(np.pi * distance) ** 2, 0.0)
+        semitones = semitones + xp.matmul(xp.asarray(bin_map, dtype=value.dtype), value * weight.astype(value.dtype))
+    played = semitones
+    for shift, gain in _OVERTONES:
+        overtone = xp.concatenate((xp.zeros_like(semitones[:shift]), semitones[:-shift]))
+        played = played - (_OVERTONE_SHARE * gain) * overtone
+    return xp.matmul(xp.asarray(fold, dtype=value.dtype), xp.maximum(played, 0.0))
 
 
 def _templates() -> tuple[list[str], np.ndarray]:
