@@ -69,11 +69,10 @@ def estimate_tuning(magnitude_mean: Any, *, sr: float, n_fft: int) -> float:
 
 def parabolic_offset(left: Any, centre: Any, right: Any, *, xp: ModuleType) -> Any:
     """Where a spectral peak really is, in bins from its centre bin (within +-0.5): the vertex of the
-    parabola through the log magnitudes of the bin and its two neighbours (0 where they are not concave)."""
-    curvature = left - 2 * centre + right
-    concave = curvature < 0
-    offset = xp.where(concave, 0.5 * (left - right) / xp.where(concave, curvature, -1.0), 0.0)
-    return xp.clip(offset, -0.5, 0.5)
+    parabola through the log magnitudes of the peak's bin and its two neighbours (0 where all three are
+    equal). Meaningless, though within +-0.5, for a bin that is not a peak."""
+    curvature = xp.minimum(left + right - 2 * centre, -1e-12)
+    return xp.clip((left - right) / curvature * 0.5, -0.5, 0.5)
 
 
 @lru_cache(maxsize=32)
@@ -126,37 +125,19 @@ def spectral_peaks(magnitude: Any, *, xp: ModuleType) -> Any:
 
 
 @lru_cache(maxsize=32)
-def _semitone_maps(sr: float, n_fft: int, tuning: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """What `key_pitch_classes` needs for one STFT size and tuning, built once.
-
-    The bins `first..last` whose peaks can fall on the key's semitones; for each, the lowest semitone
-    (counted from `_KEY_LOWEST`) a peak in it can reach, `lowest` `(bins,)`; `maps` `(reach, semitones,
-    bins)`, 1 where the bin's `j`-th reachable semitone is that semitone (a bass bin reaches up to four);
-    and `fold` `(24, semitones)`, summing the semitones into bass and treble pitch classes. Read-only.
-    """
+def _key_bins(sr: float, n_fft: int, tuning: float) -> tuple[int, int, np.ndarray]:
+    """The bins `first..last` whose peaks can fall on the key's semitones, and `fold` `(24, semitones)`
+    summing those semitones (counted from `_KEY_LOWEST`) into bass and treble pitch classes. Read-only."""
     freqs = fft_frequencies(sr=sr, n_fft=n_fft)
-    step = sr / n_fft
-
-    def semitone(hz: np.ndarray) -> np.ndarray:
-        return 69 + 12 * np.log2(np.maximum(hz, 1e-9) / 440.0) - tuning - _KEY_LOWEST
-
-    count = _KEY_TOP - _KEY_LOWEST
-    low, high = np.round(semitone(freqs - step / 2)), np.round(semitone(freqs + step / 2))
-    usable = np.flatnonzero((high >= 0) & (low < count))
+    reach = 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0) - tuning + 69 - _KEY_LOWEST
+    step = 12 * np.log2(1 + sr / n_fft / np.maximum(freqs, 1e-9))
+    usable = np.flatnonzero((reach + step > -0.5) & (reach - step < _KEY_TOP - _KEY_LOWEST - 0.5))
     first, last = max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)
-    low, high = low[first : last + 1], high[first : last + 1]
-    reach = int((high - low).max()) + 1
-    maps = np.zeros((reach, count, last + 1 - first), dtype=np.float32)
-    for j in range(reach):
-        target = low + j
-        inside = (target >= 0) & (target < count) & (target <= high)
-        maps[j, target[inside].astype(np.int64), np.flatnonzero(inside)] = 1.0
-    midi = np.arange(count) + _KEY_LOWEST
-    fold = np.zeros((24, count), dtype=np.float32)
-    fold[midi % 12 + 12 * (midi >= _KEY_SPLIT), np.arange(count)] = 1.0
-    for array in (maps, fold, low):
-        array.flags.writeable = False
-    return maps, fold, low, first, last
+    midi = np.arange(_KEY_LOWEST, _KEY_TOP)
+    fold = np.zeros((24, midi.size), dtype=np.float32)
+    fold[midi % 12 + 12 * (midi >= _KEY_SPLIT), midi - _KEY_LOWEST] = 1.0
+    fold.flags.writeable = False
+    return first, last, fold
 
 
 def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, xp: ModuleType) -> Any:
@@ -170,24 +151,25 @@ def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, x
     a bass note's twelfth and seventeenth do not pose as the treble's fifth and major third. The semitones
     are then folded into bass and treble pitch classes. Only the bins under 1760 Hz are read.
     """
-    maps, fold, low, first, last = _semitone_maps(sr, n_fft, round(tuning, 2))
+    first, last, fold = _key_bins(sr, n_fft, round(tuning, 2))
+    count, frames = fold.shape[1], magnitude.shape[-1]
     near = magnitude[..., first - 1 : last + 2, :]
     log = xp.log(xp.maximum(near, 1e-10))
     offset = parabolic_offset(log[:-2], log[1:-1], log[2:], xp=xp)
-    peaks = spectral_peaks(near, xp=xp)[1:-1]
-    value = xp.sqrt(peaks)
     bins = xp.arange(first, last + 1, dtype=offset.dtype)[:, None] + offset
-    position = 69 + 12 * xp.log2(xp.maximum(bins * (sr / n_fft), 1e-9) / 440.0) - tuning - _KEY_LOWEST
-    semitones = 0.0
-    for j, bin_map in enumerate(maps):
-        distance = position - xp.asarray(low + j, dtype=position.dtype)[:, None]
-        weight = xp.where(xp.abs(distance) <= 0.5, xp.cos(np.pi * distance) ** 2, 0.0)
-        semitones = semitones + xp.matmul(xp.asarray(bin_map, dtype=value.dtype), value * weight.astype(value.dtype))
+    position = 12.0 * xp.log2(bins * (sr / n_fft / 440.0)) + (69.0 - tuning - _KEY_LOWEST)
+    nearest = xp.floor(position + 0.5)
+    placed = xp.sqrt(spectral_peaks(near, xp=xp)[1:-1]) * (0.5 + 0.5 * xp.cos((2 * np.pi) * (position - nearest)))
+    # Every (semitone, frame) cell gets the peaks placed on it; those outside the range go to one spare cell.
+    cell = nearest.astype(xp.int64) * frames + xp.arange(frames)[None, :]
+    cell = xp.where((nearest >= 0) & (nearest < count), cell, count * frames)
+    semitones = xp.bincount(cell.ravel(), weights=placed.ravel(), minlength=count * frames + 1)
+    semitones = semitones[:-1].reshape(count, frames).astype(placed.dtype)
     played = semitones
     for shift, gain in _OVERTONES:
         overtone = xp.concatenate((xp.zeros_like(semitones[:shift]), semitones[:-shift]))
         played = played - (_OVERTONE_SHARE * gain) * overtone
-    return xp.matmul(xp.asarray(fold, dtype=value.dtype), xp.maximum(played, 0.0))
+    return xp.matmul(xp.asarray(fold, dtype=played.dtype), xp.maximum(played, 0.0))
 
 
 def _templates() -> tuple[list[str], np.ndarray]:
