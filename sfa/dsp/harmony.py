@@ -126,13 +126,14 @@ def spectral_peaks(magnitude: Any, *, xp: ModuleType) -> Any:
 
 @lru_cache(maxsize=32)
 def _key_bins(sr: float, n_fft: int, tuning: float) -> tuple[int, int, np.ndarray]:
-    """The bins `first..last` whose peaks can fall on the key's semitones, and `fold` `(24, semitones)`
-    summing those semitones (counted from `_KEY_LOWEST`) into bass and treble pitch classes. Read-only."""
+    """The bins `first..last` whose peaks can fall on the key's semitones (none, `last < first`, at a rate
+    too low to hold A1), and `fold` `(24, semitones)` summing those semitones (counted from `_KEY_LOWEST`)
+    into bass and treble pitch classes. Read-only."""
     freqs = fft_frequencies(sr=sr, n_fft=n_fft)
     reach = 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0) - tuning + 69 - _KEY_LOWEST
     step = 12 * np.log2(1 + sr / n_fft / np.maximum(freqs, 1e-9))
     usable = np.flatnonzero((reach + step > -0.5) & (reach - step < _KEY_TOP - _KEY_LOWEST - 0.5))
-    first, last = max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)
+    first, last = (max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)) if usable.size else (1, 0)
     midi = np.arange(_KEY_LOWEST, _KEY_TOP)
     fold = np.zeros((24, midi.size), dtype=np.float32)
     fold[midi % 12 + 12 * (midi >= _KEY_SPLIT), midi - _KEY_LOWEST] = 1.0
@@ -153,6 +154,8 @@ def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, x
     """
     first, last, fold = _key_bins(sr, n_fft, round(tuning, 2))
     count, frames = fold.shape[1], magnitude.shape[-1]
+    if last < first:
+        return xp.zeros((24, frames), dtype=magnitude.dtype)
     near = magnitude[..., first - 1 : last + 2, :]
     log = xp.log(xp.maximum(near, 1e-10))
     offset = parabolic_offset(log[:-2], log[1:-1], log[2:], xp=xp)
