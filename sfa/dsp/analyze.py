@@ -70,7 +70,8 @@ def analyze_file(
     fraction); energy and spectral also give the curve over time, for plots: `energy_curve` and
     `centroid_curve`, each `{"hop_s", "values"}` (frame means over bins of 0.5 s, or longer so that a
     curve has at most 1000 points); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
-    pitch-class weights, C first). `progress`, when given, is called with the share of the file read (0..1).
+    pitch-class weights, C first), and chroma over time, `chroma_curve`, binned like the curves above with
+    12 weights per bin. `progress`, when given, is called with the share of the file read (0..1).
 
     Raises `AudioDecodeError` when the file cannot be read and `ParameterError` for NaN or infinite samples
     (both are `DspError`s).
@@ -177,6 +178,7 @@ class _Accumulator:
         self.mel_db: list[np.ndarray] = []
         self.rms: list[np.ndarray] = []
         self.centroids: list[np.ndarray] = []
+        self.chromas: list[np.ndarray] = []
         self.pitch_classes: list[np.ndarray] = []
         self.tuning: float | None = None
         self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "key": np.zeros(24)}
@@ -211,7 +213,9 @@ class _Accumulator:
             mel = power_to_db(melspectrogram(S=power, sr=sr, xp=xp), top_db=None, xp=xp)
             self.mel_db.append(to_numpy(mel))
         if "chroma" in self.groups:
-            self.sums["chroma"] += to_numpy(chroma_stft(S=power, sr=sr, xp=xp).sum(axis=-1))
+            chroma = to_numpy(chroma_stft(S=power, sr=sr, xp=xp))
+            self.chromas.append(chroma.astype(np.float32))
+            self.sums["chroma"] += chroma.sum(axis=-1)
         if self.groups & {"key", "chords"}:
             # Tuned on the first stretch (up to ~47 s) and kept: a band does not retune mid-song.
             if self.tuning is None:
@@ -245,6 +249,8 @@ class _Accumulator:
         extra: dict[str, list[float]] = {}
         if "chroma" in self.groups:
             extra["chroma"] = [float(v) for v in chroma_mean]
+            summary["chroma_curve"] = self._curve(np.concatenate(self.chromas, axis=-1), digits=3)
+            self.chromas.clear()
         if self.mel_db:
             mel_db = np.concatenate(self.mel_db, axis=-1)
             self.mel_db.clear()
@@ -258,11 +264,15 @@ class _Accumulator:
         return summary
 
 
-    def _curve(self, frames: np.ndarray) -> dict[str, Any]:
-        """Frame values averaged over bins of `_CURVE_BIN_S` (longer for long tracks), for a plot."""
-        per_bin = max(round(_CURVE_BIN_S * self.sr / self.hop_length), math.ceil(frames.size / _CURVE_MAX_POINTS), 1)
-        bins = [frames[start : start + per_bin].mean() for start in range(0, frames.size, per_bin)]
-        return {"hop_s": per_bin * self.hop_length / self.sr, "values": [round(float(v), 6) for v in bins]}
+    def _curve(self, frames: np.ndarray, digits: int = 6) -> dict[str, Any]:
+        """Frame values (the last axis) averaged over bins of `_CURVE_BIN_S` (longer for long tracks), for a
+        plot: one number per bin, or one list per bin for `(rows, frames)`."""
+        count = frames.shape[-1]
+        per_bin = max(round(_CURVE_BIN_S * self.sr / self.hop_length), math.ceil(count / _CURVE_MAX_POINTS), 1)
+        starts = np.arange(0, count, per_bin)
+        sizes = np.diff(np.append(starts, count))
+        means = np.add.reduceat(frames.astype(np.float64), starts, axis=-1) / sizes
+        return {"hop_s": per_bin * self.hop_length / self.sr, "values": np.round(means.T, digits).tolist()}
 
     def _rhythm_and_chords(self, mel_db: np.ndarray, frame_rms: np.ndarray) -> dict[str, Any]:
         envelope = onset_strength(S=mel_db, n_fft=self.n_fft, hop_length=self.hop_length)
