@@ -156,18 +156,20 @@ def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, x
     count, frames = fold.shape[1], magnitude.shape[-1]
     if last < first:
         return xp.zeros((24, frames), dtype=magnitude.dtype)
-    near = magnitude[..., first - 1 : last + 2, :]
-    log = xp.log(xp.maximum(near, 1e-10))
-    offset = parabolic_offset(log[:-2], log[1:-1], log[2:], xp=xp)
-    bins = xp.arange(first, last + 1, dtype=offset.dtype)[:, None] + offset
-    position = 12.0 * xp.log2(bins * (sr / n_fft / 440.0)) + (69.0 - tuning - _KEY_LOWEST)
+    near = xp.ascontiguousarray(magnitude[first - 1 : last + 2])
+    # The peaks, by their index in the flattened (bin, frame) array: a bin's neighbours are a row away.
+    at = xp.flatnonzero(spectral_peaks(near, xp=xp) > 0)
+    flat = near.ravel()
+    left, centre, right = (xp.log(xp.maximum(xp.take(flat, at + step), 1e-10)) for step in (-frames, 0, frames))
+    bins, frame = (at // frames + (first - 1)).astype(centre.dtype), at % frames
+    hz = (bins + parabolic_offset(left, centre, right, xp=xp)) * (sr / n_fft)
+    position = 12.0 * xp.log2(hz / 440.0) + (69.0 - tuning - _KEY_LOWEST)
     nearest = xp.floor(position + 0.5)
-    placed = xp.sqrt(spectral_peaks(near, xp=xp)[1:-1]) * (0.5 + 0.5 * xp.cos((2 * np.pi) * (position - nearest)))
-    # Every (semitone, frame) cell gets the peaks placed on it; those outside the range go to one spare cell.
-    cell = nearest.astype(xp.int64) * frames + xp.arange(frames)[None, :]
-    cell = xp.where((nearest >= 0) & (nearest < count), cell, count * frames)
-    semitones = xp.bincount(cell.ravel(), weights=placed.ravel(), minlength=count * frames + 1)
-    semitones = semitones[:-1].reshape(count, frames).astype(placed.dtype)
+    placed = xp.exp(0.5 * centre) * (0.5 + 0.5 * xp.cos((2 * np.pi) * (position - nearest)))
+    # Each peak adds to its (semitone, frame) cell; those off the key's semitones go to one spare cell.
+    cell = xp.where((nearest >= 0) & (nearest < count), nearest.astype(xp.int64) * frames + frame, count * frames)
+    semitones = xp.bincount(cell, weights=placed, minlength=count * frames + 1)
+    semitones = semitones[:-1].reshape(count, frames).astype(magnitude.dtype)
     played = semitones
     for shift, gain in _OVERTONES:
         overtone = xp.concatenate((xp.zeros_like(semitones[:shift]), semitones[:-shift]))
