@@ -40,6 +40,12 @@ def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Re
     return web.json_response(body, status=status, dumps=dumps)
 
 
+def json_data(payload: bytes, *, meta: dict) -> web.Response:
+    """:func:`data` for a payload already written as JSON (as :func:`dumps` would write it)."""
+    return web.Response(body=b'{"data":' + payload + b',"meta":' + dumps(meta).encode() + b"}",
+                        content_type="application/json", charset="utf-8")
+
+
 def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
     return {"page": page, "page_size": page_size, "total_count": total_count,
             "total_pages": math.ceil(total_count / page_size)}
