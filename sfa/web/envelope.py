@@ -39,10 +39,12 @@ def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Re
     return web.json_response(body, status=status, dumps=dumps)
 
 
-def json_data(payload: bytes, *, meta: dict) -> web.Response:
-    """:func:`data` for a payload already written as JSON (as :func:`dumps` would write it)."""
-    return web.Response(body=b'{"data":' + payload + b',"meta":' + dumps(meta).encode() + b"}",
-                        content_type="application/json", charset="utf-8")
+def json_page(payload: bytes, *, page: int, page_size: int, total_count: int) -> web.Response:
+    """:func:`data` with :func:`page_meta` for a page already written as JSON (as :func:`dumps` would write it)."""
+    # The meta holds only integers under plain names: written here as dumps would, without its encoder.
+    meta = ",".join(f'"{name}":{value}' for name, value in page_meta(page, page_size, total_count).items())
+    return web.Response(body=b'{"data":' + payload + f',"meta":{{{meta}}}}}'.encode(), content_type="application/json",
+                        charset="utf-8")
 
 
 def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
