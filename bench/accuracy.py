@@ -84,8 +84,10 @@ def _jtd_beats(path: Path) -> np.ndarray:
 
 
 def _jams_tempo(path: Path) -> float:
+    """The tempo most annotators tapped: the most confident of a JAMS file's tempo observations."""
     annotations = json.loads(path.read_text())["annotations"]
-    return float(next(a for a in annotations if a["namespace"] == "tempo")["data"][0]["value"])
+    observations = next(a for a in annotations if a["namespace"] == "tempo")["data"]
+    return float(max(observations, key=lambda o: o["confidence"] or 0.0)["value"])
 
 
 def _first_line(path: Path) -> str:
@@ -110,6 +112,9 @@ _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("tonality_gloria_D.wav", lambda d: {"key": "D major"}),
     ("essentia_sax-tenor-d-minor.wav", lambda d: {"key": "D minor"}),
     ("essentia_long_voice.flac", lambda d: {"music": False}),
+    ("musher_mozart_c_major_30sec.mp3", lambda d: {"key": "C major"}),
+    ("musher_EDM_Eb_major_2min.mp3", lambda d: {"key": "Eb major"}),
+    ("musher_126bpm.mp3", lambda d: {"tempo": 126.0}),
 )
 
 

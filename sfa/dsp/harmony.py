@@ -5,7 +5,9 @@ chords use their own pitch classes instead:
 - tuned: the reference A is estimated from the spectrum's peaks (`estimate_tuning`), so a band a
   quarter tone flat still lands on its notes;
 - compressed: the square root of the magnitude, so the loudest note does not hide the others;
-- split: bass (55-220 Hz, where the chord's root usually is) and treble (220-1760 Hz) are kept apart.
+- split: bass (55-220 Hz, where the chord's root usually is) and treble (220-1760 Hz) are kept apart;
+- for the key, peaked: only the spectrum's local maxima count (`spectral_peaks`), so drums do not
+  flatten the pitch classes of a dance track.
 """
 
 from functools import lru_cache
@@ -98,14 +100,22 @@ def bass_treble_chroma(magnitude: Any, *, sr: float, n_fft: int, tuning: float, 
     return xp.matmul(xp.asarray(basis, dtype=magnitude.dtype), xp.sqrt(magnitude[..., :top, :]))
 
 
-def tuned_pitch_classes(
-    magnitude: Any, *, sr: float, n_fft: int, xp: ModuleType, tuning: float | None = None
-) -> tuple[Any, float]:
-    """`(bass_treble_chroma, tuning)` of a magnitude spectrogram, the tuning estimated from its mean
-    over frames when not given."""
-    if tuning is None:
-        tuning = estimate_tuning(xp.mean(magnitude, axis=-1), sr=sr, n_fft=n_fft)
-    return bass_treble_chroma(magnitude, sr=sr, n_fft=n_fft, tuning=tuning, xp=xp), tuning
+def spectral_peaks(magnitude: Any, *, xp: ModuleType) -> Any:
+    """The magnitude spectrogram `(bins, frames)` with every bin that is not a local maximum over frequency
+    set to 0: the partials of notes stay and the broadband floor of drums and noise between them goes,
+    which would otherwise flatten the pitch classes (HPCP keeps only spectral peaks for the same reason)."""
+    inner = magnitude[1:-1]
+    peak = (inner >= magnitude[:-2]) & (inner >= magnitude[2:])
+    edge = xp.zeros_like(magnitude[:1])
+    return xp.concatenate((edge, inner * peak, edge))
+
+
+def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, xp: ModuleType) -> Any:
+    """`(24, frames)` bass and treble pitch classes of the spectral peaks (`spectral_peaks`) of a
+    magnitude spectrogram, for the key: only the bins under the treble's top are read."""
+    _, top = _bass_treble_basis(sr, n_fft, round(tuning, 2))
+    peaks = spectral_peaks(magnitude[..., : top + 1, :], xp=xp)
+    return bass_treble_chroma(peaks, sr=sr, n_fft=n_fft, tuning=tuning, xp=xp)
 
 
 def _templates() -> tuple[list[str], np.ndarray]:

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
-from dsp_synth import NOTE_NAMES, chord_progression, key_name
+from dsp_synth import NOTE_NAMES, _tone, chord_progression, key_name
 
 from sfa import dsp
+from sfa.dsp import harmony
+from sfa.dsp.backend import to_numpy
 
 KEYS = [(tonic, mode) for mode in ("major", "minor") for tonic in range(12)]
 
@@ -36,3 +38,20 @@ def test_flat_profile_has_no_key() -> None:
     assert dsp.key_from_profile(np.zeros(12)) == (None, 0.0)
     with pytest.raises(dsp.ParameterError, match="12"):
         dsp.key_from_profile(np.ones(7))
+
+
+@pytest.mark.parametrize(("bass_hz", "key"), [(65.41, "C major"), (55.0, "A minor")])
+def test_the_bass_decides_between_relative_keys(bass_hz: float, key: str, xp) -> None:
+    # The treble holds C, E, G and A evenly, notes of both C major and A minor; only the bass tells them apart.
+    sr = 22050
+    t = np.arange(8 * sr) / sr
+    treble = sum(_tone(hz, t) for hz in (261.63, 329.63, 392.0, 440.0))
+    y = (0.1 * treble + 0.2 * _tone(bass_hz, t)).astype(np.float32)
+    assert dsp.estimate_key(y=xp.asarray(y), sr=sr)[0] == key
+    assert dsp.analyze(y, sr, features=["key"], xp=xp)["key"] == key
+
+
+def test_spectral_peaks_keep_only_the_local_maxima_over_frequency(xp) -> None:
+    magnitude = xp.asarray(np.array([[1.0, 0.0], [3.0, 1.0], [2.0, 2.0], [5.0, 2.0], [4.0, 1.0]]))
+    peaks = to_numpy(harmony.spectral_peaks(magnitude, xp=xp))
+    np.testing.assert_array_equal(peaks, [[0, 0], [3, 0], [0, 2], [5, 2], [0, 0]])
