@@ -4,7 +4,8 @@
 
 Three sets:
 - annotated recordings (`bench/data/`, see its README for each file's source, licence and annotation):
-  tempo, beats and keys from open MIR projects' test data. They are not part of the repository (their
+  tempo, beats and keys from open MIR projects' test data and published key annotations (GTZAN's by
+  Kraft and Lerch), and pieces whose title names their key. They are not part of the repository (their
   sources' terms do not allow it); the rows of files that are absent are skipped and counted.
 - rendered songs (`bench.songs`): 24 multi-instrument songs, one per key, eight tempi from 72 to 174 BPM,
   with cadential progressions; tempo, beats, key and the chord of every beat are exact.
