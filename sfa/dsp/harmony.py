@@ -130,9 +130,9 @@ def _key_bins(sr: float, n_fft: int, tuning: float) -> tuple[int, int, np.ndarra
     too low to hold A1), and `fold` `(24, semitones)` summing those semitones (counted from `_KEY_LOWEST`)
     into bass and treble pitch classes. Read-only."""
     freqs = fft_frequencies(sr=sr, n_fft=n_fft)
-    reach = 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0) - tuning + 69 - _KEY_LOWEST
-    step = 12 * np.log2(1 + sr / n_fft / np.maximum(freqs, 1e-9))
-    usable = np.flatnonzero((reach + step > -0.5) & (reach - step < _KEY_TOP - _KEY_LOWEST - 0.5))
+    semitone = 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0) - tuning + 69 - _KEY_LOWEST
+    width = 12 * np.log2(1 + sr / n_fft / np.maximum(freqs, 1e-9))  # a bin's width in semitones
+    usable = np.flatnonzero((semitone + width > -0.5) & (semitone - width < _KEY_TOP - _KEY_LOWEST - 0.5))
     first, last = (max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)) if usable.size else (1, 0)
     midi = np.arange(_KEY_LOWEST, _KEY_TOP)
     fold = np.zeros((24, midi.size), dtype=np.float32)
@@ -165,6 +165,7 @@ def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, x
     hz = (bins + parabolic_offset(left, centre, right, xp=xp)) * (sr / n_fft)
     position = 12.0 * xp.log2(hz / 440.0) + (69.0 - tuning - _KEY_LOWEST)
     nearest = xp.floor(position + 0.5)
+    # sqrt(magnitude) from its log, times cos^2 of the distance to the semitone.
     placed = xp.exp(0.5 * centre) * (0.5 + 0.5 * xp.cos((2 * np.pi) * (position - nearest)))
     # Each peak adds to its (semitone, frame) cell; those off the key's semitones go to one spare cell.
     cell = xp.where((nearest >= 0) & (nearest < count), nearest.astype(xp.int64) * frames + frame, count * frames)
