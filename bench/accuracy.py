@@ -4,7 +4,8 @@
 
 Three sets:
 - annotated recordings (`bench/data/`, see its README for each file's source, licence and annotation):
-  tempo, beats and keys from open MIR projects' test data. They are not part of the repository (their
+  tempo, beats and keys from open MIR projects' test data and published key annotations (GTZAN's by
+  Kraft and Lerch), and pieces whose title names their key. They are not part of the repository (their
   sources' terms do not allow it); the rows of files that are absent are skipped and counted.
 - rendered songs (`bench.songs`): 24 multi-instrument songs, one per key, eight tempi from 72 to 174 BPM,
   with cadential progressions; tempo, beats, key and the chord of every beat are exact.
@@ -84,19 +85,28 @@ def _jtd_beats(path: Path) -> np.ndarray:
 
 
 def _jams_tempo(path: Path) -> float:
+    """The tempo most annotators tapped: the most confident of a JAMS file's tempo observations."""
     annotations = json.loads(path.read_text())["annotations"]
-    return float(next(a for a in annotations if a["namespace"] == "tempo")["data"][0]["value"])
+    observations = next(a for a in annotations if a["namespace"] == "tempo")["data"]
+    return float(max(observations, key=lambda o: o["confidence"] or 0.0)["value"])
 
 
 def _first_line(path: Path) -> str:
     return path.read_text().split("\n")[0].strip()
 
 
+def _lerch_key(path: Path) -> str:
+    """A GTZAN key annotation of Kraft and Lerch (2013): 0-11 major and 12-23 minor, counted from A."""
+    number = int(path.read_text().split()[0])
+    return f"{songs.PITCH_CLASSES[(number + 9) % 12]} {'major' if number < 12 else 'minor'}"
+
+
 # (audio file, annotation reader giving the Case's known fields); see bench/data/README.md.
 _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("madmom_sample.wav", lambda d: {"tempo": 87.5, "beats": _rows(d / "madmom_sample.beats")}),
     ("ballroom_Media-105901.wav", lambda d: {"tempo": 84.0}),
-    ("gtzan_country.00000.wav", lambda d: {"tempo": 85.53}),
+    ("gtzan_country.00000.wav",
+     lambda d: {"tempo": 85.53, "key": _lerch_key(d / "gtzan_country.00000.lerch.txt")}),
     ("hainsworth_hains001.flac", lambda d: {"tempo": 100.16}),
     ("cuidado_FallaCancion.flac", lambda d: {"tempo": 191.27}),
     ("simac_01_H_mikri_Rallou.flac", lambda d: {"tempo": 74.34}),
@@ -110,6 +120,14 @@ _RECORDINGS: tuple[tuple[str, Callable[[Path], dict]], ...] = (
     ("tonality_gloria_D.wav", lambda d: {"key": "D major"}),
     ("essentia_sax-tenor-d-minor.wav", lambda d: {"key": "D minor"}),
     ("essentia_long_voice.flac", lambda d: {"music": False}),
+    ("musher_mozart_c_major_30sec.mp3", lambda d: {"key": "C major"}),
+    ("musher_EDM_Eb_major_2min.mp3", lambda d: {"key": "Eb major"}),
+    ("musher_126bpm.mp3", lambda d: {"tempo": 126.0}),
+    *((f"gtzan_{genre}.00000.wav", lambda d, genre=genre: {"key": _lerch_key(d / f"gtzan_{genre}.00000.lerch.txt")})
+      for genre in ("blues", "disco", "hiphop", "metal", "pop", "reggae", "rock")),
+    ("librosa_brahms_hungarian_dance_5.ogg", lambda d: {"key": "F# minor"}),
+    ("rwc_c003.wav", lambda d: {"key": "C minor"}),
+    ("orchset_Beethoven-S3-I-ex1.wav", lambda d: {"key": "Eb major"}),
 )
 
 

@@ -76,6 +76,8 @@ def test_a_debug_log_of_every_credential_kind_holds_none_of_them(tmp_path):
     assert 'GET /socket/websocket?token=[FILTERED]&vsn=2.0.0 HTTP/1.1" 101' in output
     assert "GET /api/tracks?token=[FILTERED]&password=[FILTERED] HTTP/1.1" in output
     assert "GET /auth/spotify/callback?code=[FILTERED]&state=[FILTERED]" in output
+    [sent] = re.findall(r'"GET /api/tracks HTTP/1.1" 200 (\d+) ', output)
+    assert int(sent) > 0
     leaked = {kind: secret for kind, secret in {**used, "admin password": ADMIN_PASSWORD,
                                                 "secret key": SECRET_KEY}.items() if secret in output}
     assert leaked == {}

@@ -40,11 +40,13 @@ class JobDone:
 
 @dataclass(frozen=True, slots=True)
 class JobFailed:
-    """The performer raised; ``retryable`` is false for a :class:`~sfa.actors.performers.PermanentError`."""
+    """The performer raised; ``retryable`` is false for a :class:`~sfa.actors.performers.PermanentError`.
+    ``exiting``: the failure was a bug, and the worker exits once this is sent (its supervisor restarts it)."""
 
     job_id: int
     error: str
     retryable: bool
+    exiting: bool = False
 
 
 JOB_OUTCOMES = (JobDone, JobFailed)

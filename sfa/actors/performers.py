@@ -23,6 +23,12 @@ class PermanentError(Exception):
     """Raised by a performer when retrying cannot help (bad input): the job fails with ``retryable=False``."""
 
 
+class TransientError(Exception):
+    """Raised by a performer for trouble that may pass (a timeout, a 5xx, a busy service): the attempt fails,
+    retryably, and the worker goes on. Any exception that is neither this nor a :class:`PermanentError` is a
+    bug, and crashes the worker (see :mod:`sfa.actors.workers`)."""
+
+
 def failure_message(exc: BaseException) -> str:
     """How an unexpected exception reads in a job's error history, which the job's owner sees: its type and
     message, with the server's paths cut to their last part (the traceback is in the log)."""

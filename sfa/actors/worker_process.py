@@ -66,6 +66,7 @@ class WorkerProcess:
         self._jobs: dict[int, asyncio.Queue[Any]] = {}
         self._stopping = False
         self._killed = False
+        self._failed_on_bug: int | None = None
 
     async def start(self) -> WorkerProcess:
         self._ref = await self.bridge.spawn(self.actor_class, self.device, self.performers, self._receive)
@@ -80,7 +81,7 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        return self.address is not None and not self.done.done() and not self._killed
+        return self.address is not None and not (self.done.done() or self._killed or self._failed_on_bug is not None)
 
     @property
     def busy(self) -> bool:
@@ -133,13 +134,15 @@ class WorkerProcess:
                 os.kill(self.pid, signal.SIGKILL)
 
     def status(self) -> dict[str, Any]:
-        state = "stopping" if self._stopping else "busy" if self._jobs else "idle"
+        state = "stopping" if self._stopping or self._failed_on_bug is not None else "busy" if self._jobs else "idle"
         return {"type": self.type, "pid": self.pid, "state": state, "device": self.device,
                 "mailbox_depth": sum(inbox.qsize() + 1 for inbox in self._jobs.values()),
                 "current_job": next(iter(self._jobs), None), "current_jobs": list(self._jobs),
                 "uptime_s": round(time.monotonic() - self.started_at, 3)}
 
     def _receive(self, message: Any) -> None:
+        if isinstance(message, JobFailed) and message.exiting:
+            self._failed_on_bug = message.job_id
         match message:
             case Ready():
                 self._ready.set_result(message)
@@ -158,6 +161,11 @@ class WorkerProcess:
             inbox.put_nowait(Exited())
         if not self._ready.done():
             self._ready.set_exception(RuntimeError(f"{self.actor_class} exited while starting"))
-        exit = SHUTDOWN if self._stopping else crashed(f"process {self.pid} exited")
+        if self._stopping:
+            exit = SHUTDOWN
+        elif self._failed_on_bug is not None:
+            exit = crashed(f"process {self.pid} exited after job {self._failed_on_bug} failed on a bug")
+        else:
+            exit = crashed(f"process {self.pid} exited")
         if not self.done.done():
             self.done.set_result(exit)

@@ -6,10 +6,11 @@ Thespian transmits what an actor sends only once its handler returns, so progres
 busy with the job would all arrive at the end. The actor keeps handling messages and, every ``PUMP`` while
 a job runs, forwards what the job threads queued (progress, then the outcome) to the bridge.
 
-A performer fails a job for good by raising :class:`PermanentError` (bad input); any other exception fails
-the attempt, retryably (a network error, a busy service), with its type and message, and its traceback in
-the log. The worker goes on either way: expected failures such as a download's 503 are not crashes yet, as
-performers have no separate class for them (see the README).
+A performer fails a job for good by raising :class:`PermanentError` (bad input), and fails one attempt by
+raising :class:`TransientError` (a timeout, a 5xx): the worker goes on after either. Any other exception is a
+bug: the job fails with it (retryably, as a fresh process may fare better), and the worker then exits, so
+its supervisor restarts it and counts the crash, as OTP lets a process crash rather than carry on in a
+state nobody planned for. The failure says the worker is exiting, so its pool never hands it another job.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from thespian.actors import ActorAddress, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
+from thespian.actors import ActorAddress, ActorExitRequest, ActorSystemMessage, ActorTypeDispatcher, WakeupMessage
 
 from sfa.actors.messages import (
     JOB_OUTCOMES,
@@ -34,7 +35,7 @@ from sfa.actors.messages import (
     RunJob,
     Start,
 )
-from sfa.actors.performers import JobContext, PermanentError, failure_message, resolve
+from sfa.actors.performers import JobContext, PermanentError, TransientError, failure_message, resolve
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class JobWorker(ActorTypeDispatcher):
             if isinstance(update, JOB_OUTCOMES):
                 self.running.pop(update.job_id, None)
                 self.cancelled.discard(update.job_id)
+            if isinstance(update, JobFailed) and update.exiting:
+                self.send(self.myAddress, ActorExitRequest())
+                return
         if self.running:
             self.wakeupAfter(PUMP)
 
@@ -85,7 +89,7 @@ class JobWorker(ActorTypeDispatcher):
         log.warning("%s dropped an unknown message %r", type(self).__name__, message)
 
     def perform(self, job: RunJob) -> None:
-        """The job thread. Its catch-all is the job's outcome, not error hiding: any exception fails the job."""
+        """The job thread. Its catch-all is the job's outcome and, for a bug, the worker's exit (see the module)."""
         def report(progress: float, message: str = "") -> None:
             self.outbox.put(JobProgress(job.job_id, progress, message))
 
@@ -98,9 +102,13 @@ class JobWorker(ActorTypeDispatcher):
                                               cancelled=lambda: job.job_id in self.cancelled))
         except PermanentError as exc:
             self.outbox.put(JobFailed(job.job_id, str(exc), retryable=False))
-        except Exception as exc:  # the job's outcome, see the docstring
-            log.exception("job %s (%s, attempt %d) failed", job.job_id, job.kind, job.attempt)
-            self.outbox.put(JobFailed(job.job_id, failure_message(exc), retryable=True))
+        except TransientError as exc:
+            log.warning("job %s (%s, attempt %d) failed: %s", job.job_id, job.kind, job.attempt, exc)
+            self.outbox.put(JobFailed(job.job_id, str(exc), retryable=True))
+        except Exception as exc:  # a bug: the job's outcome, then the worker's crash
+            log.exception("job %s (%s, attempt %d) failed on a bug; worker %d exits", job.job_id, job.kind,
+                          job.attempt, os.getpid())
+            self.outbox.put(JobFailed(job.job_id, failure_message(exc), retryable=True, exiting=True))
         else:
             self.outbox.put(JobDone(job.job_id, result))
 

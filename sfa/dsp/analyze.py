@@ -21,7 +21,7 @@ from .backend import get_xp, to_numpy
 from .chroma import chroma_stft
 from .errors import AudioDecodeError, ParameterError
 from .features import rms, spectral_centroid, spectral_rolloff, zero_crossing_rate
-from .harmony import beat_chords, tuned_pitch_classes
+from .harmony import bass_treble_chroma, beat_chords, estimate_tuning, key_pitch_classes
 from .key import key_from_profile
 from .mel import melspectrogram, mfcc
 from .rhythm import beat_track, estimate_tempo, onset_strength
@@ -70,7 +70,8 @@ def analyze_file(
     fraction); energy and spectral also give the curve over time, for plots: `energy_curve` and
     `centroid_curve`, each `{"hop_s", "values"}` (frame means over bins of 0.5 s, or longer so that a
     curve has at most 1000 points); mfcc / chroma: `features.mfcc` (20 mean coefficients) and `features.chroma` (12 mean
-    pitch-class weights, C first). `progress`, when given, is called with the share of the file read (0..1).
+    pitch-class weights, C first), and chroma over time, `chroma_curve`, binned like the curves above with
+    12 weights per bin. `progress`, when given, is called with the share of the file read (0..1).
 
     Raises `AudioDecodeError` when the file cannot be read and `ParameterError` for NaN or infinite samples
     (both are `DspError`s).
@@ -177,9 +178,10 @@ class _Accumulator:
         self.mel_db: list[np.ndarray] = []
         self.rms: list[np.ndarray] = []
         self.centroids: list[np.ndarray] = []
+        self.chromas: list[np.ndarray] = []
         self.pitch_classes: list[np.ndarray] = []
         self.tuning: float | None = None
-        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "treble": np.zeros(12)}
+        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "key": np.zeros(24)}
 
     def count(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for block in blocks:
@@ -211,12 +213,18 @@ class _Accumulator:
             mel = power_to_db(melspectrogram(S=power, sr=sr, xp=xp), top_db=None, xp=xp)
             self.mel_db.append(to_numpy(mel))
         if "chroma" in self.groups:
-            self.sums["chroma"] += to_numpy(chroma_stft(S=power, sr=sr, xp=xp).sum(axis=-1))
+            chroma = to_numpy(chroma_stft(S=power, sr=sr, xp=xp))
+            self.chromas.append(chroma.astype(np.float32))
+            self.sums["chroma"] += chroma.sum(axis=-1)
         if self.groups & {"key", "chords"}:
             # Tuned on the first stretch (up to ~47 s) and kept: a band does not retune mid-song.
-            pitch, self.tuning = tuned_pitch_classes(magnitude, sr=sr, n_fft=n_fft, xp=xp, tuning=self.tuning)
-            self.sums["treble"] += to_numpy(pitch[12:].sum(axis=-1))
+            if self.tuning is None:
+                self.tuning = estimate_tuning(xp.mean(magnitude, axis=-1), sr=sr, n_fft=n_fft)
+            if "key" in self.groups:
+                key_pitch = key_pitch_classes(magnitude, sr=sr, n_fft=n_fft, tuning=self.tuning, xp=xp)
+                self.sums["key"] += to_numpy(key_pitch.sum(axis=-1))
             if "chords" in self.groups:
+                pitch = bass_treble_chroma(magnitude, sr=sr, n_fft=n_fft, tuning=self.tuning, xp=xp)
                 self.pitch_classes.append(to_numpy(pitch).astype(np.float32))
 
     def result(self) -> dict[str, Any]:
@@ -236,10 +244,13 @@ class _Accumulator:
             summary["centroid_curve"] = self._curve(np.concatenate(self.centroids))
         chroma_mean = self.sums["chroma"] / self.frames
         if "key" in self.groups:
-            summary["key"], summary["key_confidence"] = key_from_profile(self.sums["treble"] / self.frames)
+            key_mean = self.sums["key"] / self.frames
+            summary["key"], summary["key_confidence"] = key_from_profile(key_mean[12:], bass=key_mean[:12])
         extra: dict[str, list[float]] = {}
         if "chroma" in self.groups:
             extra["chroma"] = [float(v) for v in chroma_mean]
+            summary["chroma_curve"] = self._curve(np.concatenate(self.chromas, axis=-1), digits=3)
+            self.chromas.clear()
         if self.mel_db:
             mel_db = np.concatenate(self.mel_db, axis=-1)
             self.mel_db.clear()
@@ -253,11 +264,15 @@ class _Accumulator:
         return summary
 
 
-    def _curve(self, frames: np.ndarray) -> dict[str, Any]:
-        """Frame values averaged over bins of `_CURVE_BIN_S` (longer for long tracks), for a plot."""
-        per_bin = max(round(_CURVE_BIN_S * self.sr / self.hop_length), math.ceil(frames.size / _CURVE_MAX_POINTS), 1)
-        bins = [frames[start : start + per_bin].mean() for start in range(0, frames.size, per_bin)]
-        return {"hop_s": per_bin * self.hop_length / self.sr, "values": [round(float(v), 6) for v in bins]}
+    def _curve(self, frames: np.ndarray, digits: int = 6) -> dict[str, Any]:
+        """Frame values (the last axis) averaged over bins of `_CURVE_BIN_S` (longer for long tracks), for a
+        plot: one number per bin, or one list per bin for `(rows, frames)`."""
+        count = frames.shape[-1]
+        per_bin = max(round(_CURVE_BIN_S * self.sr / self.hop_length), math.ceil(count / _CURVE_MAX_POINTS), 1)
+        starts = np.arange(0, count, per_bin)
+        sizes = np.diff(np.append(starts, count))
+        means = np.add.reduceat(frames.astype(np.float64), starts, axis=-1) / sizes
+        return {"hop_s": per_bin * self.hop_length / self.sr, "values": np.round(means.T, digits).tolist()}
 
     def _rhythm_and_chords(self, mel_db: np.ndarray, frame_rms: np.ndarray) -> dict[str, Any]:
         envelope = onset_strength(S=mel_db, n_fft=self.n_fft, hop_length=self.hop_length)

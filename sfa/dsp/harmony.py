@@ -5,7 +5,12 @@ chords use their own pitch classes instead:
 - tuned: the reference A is estimated from the spectrum's peaks (`estimate_tuning`), so a band a
   quarter tone flat still lands on its notes;
 - compressed: the square root of the magnitude, so the loudest note does not hide the others;
-- split: bass (55-220 Hz, where the chord's root usually is) and treble (220-1760 Hz) are kept apart.
+- split: bass (55-220 Hz, where the chord's root usually is) and treble (220-1760 Hz) are kept apart;
+- for the key, peaked and placed: only the spectrum's local maxima count (`spectral_peaks`), so drums
+  do not flatten the pitch classes of a dance track; each peak goes to the semitone of its interpolated
+  frequency rather than spreading over its bin's width (`key_pitch_classes`), so a bass note at 55 Hz,
+  where one bin spans three semitones, still lands on its own pitch class; and the overtones of lower
+  notes are partly taken out before the semitones are folded into pitch classes.
 """
 
 from functools import lru_cache
@@ -20,6 +25,12 @@ from .spectrum import fft_frequencies
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 BASS_BAND = (55.0, 220.0)
 TREBLE_BAND = (220.0, 1760.0)
+# The key's semitones: MIDI 33 (A1, 55 Hz) up to 93 (A6, 1760 Hz); the treble starts at 57 (A3, 220 Hz).
+_KEY_LOWEST, _KEY_SPLIT, _KEY_TOP = 33, 57, 93
+# The overtones a note at the bottom puts on the semitones above it: 2nd to 5th harmonic (octave, twelfth,
+# double octave, major seventeenth), at a 1/h series' amplitudes; `_OVERTONE_SHARE` of that is taken out.
+_OVERTONES = ((12, 1 / 2), (19, 1 / 3), (24, 1 / 4), (28, 1 / 5))
+_OVERTONE_SHARE = 0.5
 NO_CHORD = "N"
 # A chord change between beats costs this much cosine similarity: a passing note does not flip the chord.
 _CHANGE_PENALTY = 0.08
@@ -48,15 +59,20 @@ def estimate_tuning(magnitude_mean: Any, *, sr: float, n_fft: int) -> float:
     if not len(peaks) or spectrum[peaks].max() <= 0:
         return 0.0
     peaks = peaks[spectrum[peaks] >= 0.05 * spectrum[peaks].max()]
-    left, centre, right = log[peaks - 1], log[peaks], log[peaks + 1]
-    curvature = left - 2 * centre + right
-    offset = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1.0), 0.0)
-    hz = (peaks + np.clip(offset, -0.5, 0.5)) * sr / n_fft
+    hz = (peaks + parabolic_offset(log[peaks - 1], log[peaks], log[peaks + 1], xp=np)) * sr / n_fft
     semitones = 12 * np.log2(hz / 440.0)
     angle = 2 * np.pi * (semitones - np.round(semitones))
     weights = spectrum[peaks]
     mean = np.arctan2(np.sum(weights * np.sin(angle)), np.sum(weights * np.cos(angle)))
     return float(mean / (2 * np.pi))
+
+
+def parabolic_offset(left: Any, centre: Any, right: Any, *, xp: ModuleType) -> Any:
+    """Where a spectral peak really is, in bins from its centre bin (within +-0.5): the vertex of the
+    parabola through the log magnitudes of the peak's bin and its two neighbours (0 where all three are
+    equal). Meaningless, though within +-0.5, for a bin that is not a peak."""
+    curvature = xp.minimum(left + right - 2 * centre, -1e-12)
+    return xp.clip((left - right) / curvature * 0.5, -0.5, 0.5)
 
 
 @lru_cache(maxsize=32)
@@ -98,14 +114,68 @@ def bass_treble_chroma(magnitude: Any, *, sr: float, n_fft: int, tuning: float, 
     return xp.matmul(xp.asarray(basis, dtype=magnitude.dtype), xp.sqrt(magnitude[..., :top, :]))
 
 
-def tuned_pitch_classes(
-    magnitude: Any, *, sr: float, n_fft: int, xp: ModuleType, tuning: float | None = None
-) -> tuple[Any, float]:
-    """`(bass_treble_chroma, tuning)` of a magnitude spectrogram, the tuning estimated from its mean
-    over frames when not given."""
-    if tuning is None:
-        tuning = estimate_tuning(xp.mean(magnitude, axis=-1), sr=sr, n_fft=n_fft)
-    return bass_treble_chroma(magnitude, sr=sr, n_fft=n_fft, tuning=tuning, xp=xp), tuning
+def spectral_peaks(magnitude: Any, *, xp: ModuleType) -> Any:
+    """The magnitude spectrogram `(bins, frames)` with every bin that is not a local maximum over frequency
+    set to 0: the partials of notes stay and the broadband floor of drums and noise between them goes,
+    which would otherwise flatten the pitch classes (HPCP keeps only spectral peaks for the same reason)."""
+    inner = magnitude[1:-1]
+    peak = (inner >= magnitude[:-2]) & (inner >= magnitude[2:])
+    edge = xp.zeros_like(magnitude[:1])
+    return xp.concatenate((edge, inner * peak, edge))
+
+
+@lru_cache(maxsize=32)
+def _key_bins(sr: float, n_fft: int, tuning: float) -> tuple[int, int, np.ndarray]:
+    """The bins `first..last` whose peaks can fall on the key's semitones (none, `last < first`, at a rate
+    too low to hold A1), and `fold` `(24, semitones)` summing those semitones (counted from `_KEY_LOWEST`)
+    into bass and treble pitch classes. Read-only."""
+    freqs = fft_frequencies(sr=sr, n_fft=n_fft)
+    semitone = 12 * np.log2(np.maximum(freqs, 1e-9) / 440.0) - tuning + 69 - _KEY_LOWEST
+    width = 12 * np.log2(1 + sr / n_fft / np.maximum(freqs, 1e-9))  # a bin's width in semitones
+    usable = np.flatnonzero((semitone + width > -0.5) & (semitone - width < _KEY_TOP - _KEY_LOWEST - 0.5))
+    first, last = (max(int(usable[0]), 1), min(int(usable[-1]), len(freqs) - 2)) if usable.size else (1, 0)
+    midi = np.arange(_KEY_LOWEST, _KEY_TOP)
+    fold = np.zeros((24, midi.size), dtype=np.float32)
+    fold[midi % 12 + 12 * (midi >= _KEY_SPLIT), midi - _KEY_LOWEST] = 1.0
+    fold.flags.writeable = False
+    return first, last, fold
+
+
+def key_pitch_classes(magnitude: Any, *, sr: float, n_fft: int, tuning: float, xp: ModuleType) -> Any:
+    """`(24, frames)` bass (A1-G#3) and treble (A3-G#6) pitch classes of a magnitude spectrogram
+    `(1 + n_fft // 2, frames)`, for the key.
+
+    Each spectral peak (`spectral_peaks`) is placed at its interpolated frequency (`parabolic_offset`) and
+    gives the square root of its magnitude to its nearest semitone, weighted by cos^2 of its distance from
+    it (a peak a quarter tone off counts half). On those semitones, each one's expected overtones
+    (`_OVERTONES`) are taken out of the semitones above it, `_OVERTONE_SHARE` of them and never below 0, so
+    a bass note's twelfth and seventeenth do not pose as the treble's fifth and major third. The semitones
+    are then folded into bass and treble pitch classes. Only the bins under 1760 Hz are read.
+    """
+    first, last, fold = _key_bins(sr, n_fft, round(tuning, 2))
+    count, frames = fold.shape[1], magnitude.shape[-1]
+    if last < first:
+        return xp.zeros((24, frames), dtype=magnitude.dtype)
+    near = xp.ascontiguousarray(magnitude[first - 1 : last + 2])
+    # The peaks, by their index in the flattened (bin, frame) array: a bin's neighbours are a row away.
+    at = xp.flatnonzero(spectral_peaks(near, xp=xp) > 0)
+    flat = near.ravel()
+    left, centre, right = (xp.log(xp.maximum(xp.take(flat, at + step), 1e-10)) for step in (-frames, 0, frames))
+    bins, frame = (at // frames + (first - 1)).astype(centre.dtype), at % frames
+    hz = (bins + parabolic_offset(left, centre, right, xp=xp)) * (sr / n_fft)
+    position = 12.0 * xp.log2(hz / 440.0) + (69.0 - tuning - _KEY_LOWEST)
+    nearest = xp.floor(position + 0.5)
+    # sqrt(magnitude) from its log, times cos^2 of the distance to the semitone.
+    placed = xp.exp(0.5 * centre) * (0.5 + 0.5 * xp.cos((2 * np.pi) * (position - nearest)))
+    # Each peak adds to its (semitone, frame) cell; those off the key's semitones go to one spare cell.
+    cell = xp.where((nearest >= 0) & (nearest < count), nearest.astype(xp.int64) * frames + frame, count * frames)
+    semitones = xp.bincount(cell, weights=placed, minlength=count * frames + 1)
+    semitones = semitones[:-1].reshape(count, frames).astype(magnitude.dtype)
+    played = semitones
+    for shift, gain in _OVERTONES:
+        overtone = xp.concatenate((xp.zeros_like(semitones[:shift]), semitones[:-shift]))
+        played = played - (_OVERTONE_SHARE * gain) * overtone
+    return xp.matmul(xp.asarray(fold, dtype=played.dtype), xp.maximum(played, 0.0))
 
 
 def _templates() -> tuple[list[str], np.ndarray]:

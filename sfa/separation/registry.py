@@ -73,13 +73,14 @@ DEFAULT_MODEL = "htdemucs"
 
 
 class MissingWeights(Exception):
-    """A model's weight files are not in the torch hub cache; the message names each file to place there."""
+    """A model's weight files are not in the torch hub cache. The message, which the job's owner reads, names
+    each file by its place in the cache, not the server's path to it (``run.py models --check`` shows that)."""
 
     def __init__(self, spec: ModelSpec, hub: Path, missing: list[str]) -> None:
-        places = ", ".join(str(hub / name) for name in missing)
-        super().__init__(f"the weights of model {spec.name!r} are not installed: place {places} "
-                         f"(the torch hub cache under TORCH_HOME); the server never downloads them")
-        self.missing = missing
+        super().__init__(f"the weights of model {spec.name!r} are not installed: place {', '.join(missing)} in the "
+                         f"torch hub cache (TORCH_HOME/hub; `python3 run.py models --check` lists it); the server "
+                         f"never downloads them")
+        self.hub, self.missing = hub, missing
 
 
 def hub_dir(environ: Mapping[str, str] | None = None) -> Path:

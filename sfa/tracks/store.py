@@ -6,6 +6,7 @@ Every query that takes a ``user_id`` matches it, so another user's track is simp
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -132,9 +133,45 @@ def _page(searching: bool) -> str:
                .orderby(tracks.id, order=Order.desc).limit(Parameter(f"${n + 1}")).offset(Parameter(f"${n + 2}")))
 
 
+def _float_json(column: str) -> str:
+    """A float column as ``json.dumps`` writes it. Below 1e15 PostgreSQL's shortest round-trip digits are
+    Python's ``repr`` but for the ``.0`` of an integral value (``120`` for ``120.0``); from 1e15 on (no bpm or
+    duration) it may spell the same number another way (``1e+15``). NaN and infinities, which only a hand
+    edit could store, are ``null`` (Python would write ``NaN``, which no JSON parser reads)."""
+    return (f"(CASE WHEN t.{column} = trunc(t.{column}) AND abs(t.{column}) < 1e15 THEN t.{column}::text || '.0' "
+            f"WHEN t.{column} IN ('NaN', 'Infinity', '-Infinity') THEN 'null' ELSE t.{column}::text END)::json")
+
+
+def _time_json(column: str) -> str:
+    """A timestamptz as ``datetime.isoformat`` writes the UTC time asyncpg reads: six digits of microseconds,
+    none when they are all zero (PostgreSQL's own JSON drops trailing zeros and follows the session's zone)."""
+    return (f"replace(to_char(t.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+            f"'.000000+', '+')")
+
+
+# Track.to_json, field for field, in SQL: row_to_json of these columns writes each text with JSON's escapes
+# (but for non-ASCII characters, which ascii_json escapes as Python does) and the float columns as is.
+_TRACK_JSON_COLUMNS = (
+    "t.id, t.title, t.artist, t.source, t.source_url, t.format, t.file_size, "
+    f"{_float_json('duration_s')} AS duration, t.sample_rate, t.channels, {_float_json('bpm')} AS bpm, t.key, "
+    f"t.tags, '/files/' || t.path AS file_url, {_time_json('inserted_at')} AS inserted_at, "
+    f"{_time_json('updated_at')} AS updated_at"
+)
+
+
+def _page_json(searching: bool) -> str:
+    """One page as the JSON array of its tracks (UTF-8 bytes, so asyncpg hands them over undecoded) and the
+    count of every match; both NULL past the end. pypika writes neither LATERAL nor an aggregate's ORDER BY."""
+    return (f"SELECT convert_to('[' || string_agg(row_to_json(r)::text, ',' ORDER BY r.id DESC) || ']', 'UTF8'), "
+            f"max(t.total_count) FROM ({_page(searching)}) AS t, LATERAL (SELECT {_TRACK_JSON_COLUMNS}) AS r")
+
+
 # Built once per shape, not per request: building a pypika query costs more than running this one.
 SELECT_PAGE = {searching: _page(searching) for searching in (False, True)}
+SELECT_PAGE_JSON = {searching: _page_json(searching) for searching in (False, True)}
 COUNT_MATCHES = {searching: str(_listing(searching).select(Count(Star()))) for searching in (False, True)}
+# What json.dumps escapes with ensure_ascii and PostgreSQL writes as is: DEL and every non-ASCII character.
+_UNESCAPED = re.compile("[\x7f-\U0010ffff]")
 
 
 async def list_tracks(database: Database, user_id: int, *, q: str | None, offset: int,
@@ -146,6 +183,26 @@ async def list_tracks(database: Database, user_id: int, *, q: str | None, offset
         # A page past the end has no row to carry the count.
         total = rows[0]["total_count"] if rows else await conn.fetchval(COUNT_MATCHES[bool(q)], *args)
     return [Track.from_row(row) for row in rows], total
+
+
+async def list_tracks_json(database: Database, user_id: int, *, q: str | None, offset: int,
+                           limit: int) -> tuple[bytes, int]:
+    """:func:`list_tracks` as the API shows it: the UTF-8 JSON array of the tracks' ``to_json``, exactly as
+    :func:`sfa.web.envelope.dumps` writes it, made by PostgreSQL (turning rows into Python objects and those
+    into JSON cost a REST listing more than everything else together), and the count of every match."""
+    args: list[Any] = [user_id] + ([contains_pattern(q)] if q else [])
+    async with database.pool.acquire() as conn:
+        page, total = await conn.fetchrow(SELECT_PAGE_JSON[bool(q)], *args, limit, offset)
+        if page is None:
+            return b"[]", await conn.fetchval(COUNT_MATCHES[bool(q)], *args)
+    return ascii_json(page), total
+
+
+def ascii_json(text: bytes) -> bytes:
+    """UTF-8 JSON with every character past ``~`` escaped, as ``json.dumps`` (``ensure_ascii``) writes it."""
+    if text.isascii() and b"\x7f" not in text:
+        return text
+    return _UNESCAPED.sub(lambda match: json.dumps(match.group())[1:-1], text.decode()).encode()
 
 
 async def create_track(conn: Connection, user_id: int, *, title: str, artist: str | None, source: str,

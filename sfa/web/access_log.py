@@ -6,6 +6,7 @@ A Phoenix socket URL carries its token in the query (``/socket/websocket?token=â
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -23,6 +24,15 @@ def filtered_target(request: web.BaseRequest) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
+    """The line goes through the logger's handlers, and so through their secret filter, like every other; made
+    as ``Logger.info`` would but for ``findCaller``, whose walk up the stack names aiohttp's frame anyway."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info('%s "%s %s HTTP/%d.%d" %d %d %.6fs', request.remote, request.method,
-                         filtered_target(request), *request.version, response.status, response.body_length, time)
+        self.logger.handle(self.logger.makeRecord(
+            self.logger.name, logging.INFO, __file__, 0, '%s "%s %s HTTP/%d.%d" %d %d %.6fs',
+            (request.remote, request.method, filtered_target(request), *request.version, response.status,
+             response.body_length, time), None))

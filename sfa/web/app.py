@@ -33,11 +33,10 @@ from sfa.web.api import (
 )
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.channels import add_channels
-from sfa.web.envelope import envelope_middleware
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY, TOKEN_CACHE
+from sfa.web.middleware import add_response_headers, request_middleware
 from sfa.web.pages import accounts, spotify_auth
-from sfa.web.rate_limit import rate_limit_middleware, setup_rate_limits
-from sfa.web.request_id import add_request_id_header, request_id_middleware
+from sfa.web.rate_limit import setup_rate_limits
 from sfa.web.token_cache import TOPIC as CREDENTIALS_TOPIC
 from sfa.web.token_cache import TokenCache
 
@@ -52,12 +51,7 @@ def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
 def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -> web.Application:
     """The app; without ``pubsub`` it runs one of its own, started and stopped with the app."""
     secret_key = load_secret_key(config.secret_key, config.var_dir)
-    app = web.Application(middlewares=[
-        request_id_middleware,
-        envelope_middleware,
-        session_middleware(session_storage(secret_key)),
-        rate_limit_middleware,
-    ])
+    app = web.Application(middlewares=[session_middleware(session_storage(secret_key)), request_middleware])
     app[CONFIG] = config
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
@@ -68,7 +62,7 @@ def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -
     app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
     app[LLM] = Providers.from_config(config)
     app.on_cleanup.append(close_providers)
-    app.on_response_prepare.append(add_request_id_header)
+    app.on_response_prepare.append(add_response_headers)
     setup_rate_limits(app)
     for module in (health, assets, accounts, admin_users, admin_supervisors, tracks, jobs, download, exports,
                    analysis, processing, lalalai, agents, admin_llm, openapi, spotify, spotify_auth):

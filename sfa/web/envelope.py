@@ -1,8 +1,8 @@
 """The contract's envelope: ``{"data": ...}`` on success, ``{"error", "code"}`` on failure, under ``/api``.
 
-The middleware turns every way a request can fail into that shape: an :class:`APIError` from a handler,
-aiohttp's own HTTP errors (unknown route, wrong method, body too large), a request body that stalled
-(408, the connection closed after it) and, for our bugs, any other
+:func:`failure_response` (called by :mod:`sfa.web.middleware`) turns every way a request can fail into that
+shape: an :class:`APIError` from a handler, aiohttp's own HTTP errors (unknown route, wrong method, body too
+large), a request body that stalled (408, the connection closed after it) and, for our bugs, any other
 exception, which becomes a bare 500 carrying the request id while the traceback goes to the log.
 """
 
@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from sfa.db.text import UNSTORABLE_MESSAGE, all_storable, storable
 from sfa.ids import parse_id
@@ -38,6 +37,14 @@ def is_api(request: web.Request) -> bool:
 def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Response:
     body = {"data": payload} if meta is None else {"data": payload, "meta": meta}
     return web.json_response(body, status=status, dumps=dumps)
+
+
+def json_page(payload: bytes, *, page: int, page_size: int, total_count: int) -> web.Response:
+    """:func:`data` with :func:`page_meta` for a page already written as JSON (as :func:`dumps` would write it)."""
+    # The meta holds only integers under plain names: written here as dumps would, without its encoder.
+    meta = ",".join(f'"{name}":{value}' for name, value in page_meta(page, page_size, total_count).items())
+    return web.Response(body=b'{"data":' + payload + f',"meta":{{{meta}}}}}'.encode(), content_type="application/json",
+                        charset="utf-8")
 
 
 def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:
@@ -96,26 +103,24 @@ def text_query(request: web.Request, name: str) -> str | None:
     return value or None
 
 
-@web.middleware
-async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except APIError as error:
-        return error_response(error)
-    except BodyTimeout as exc:
+def failure_response(request: web.Request, exc: Exception) -> web.Response | None:
+    """The envelope's answer to ``exc``, raised while handling ``request``; None for what aiohttp answers as it
+    is (a redirect, an HTTP error outside the API)."""
+    if isinstance(exc, APIError):
+        return error_response(exc)
+    if isinstance(exc, BodyTimeout):
         response = error_response(APIError(str(exc), status=408))
         response.force_close()
         return response
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400 or not is_api(request):
-            raise
+            return None
         headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
         message = exc.reason.lower() if exc.text.startswith(f"{exc.status}:") else exc.text
         return error_response(APIError(message, status=exc.status, code=code_for(exc.status), headers=headers))
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        rid = request_id(request)
-        if not is_api(request):
-            return web.Response(status=500, text=f"500 Internal Server Error (request id {rid})\n")
-        body = {"error": "internal server error", "code": "INTERNAL_ERROR", "request_id": rid}
-        return web.json_response(body, status=500, dumps=dumps)
+    log.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+    rid = request_id(request)
+    if not is_api(request):
+        return web.Response(status=500, text=f"500 Internal Server Error (request id {rid})\n")
+    body = {"error": "internal server error", "code": "INTERNAL_ERROR", "request_id": rid}
+    return web.json_response(body, status=500, dumps=dumps)

@@ -26,12 +26,11 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from sfa.config import Config, RateLimit
 from sfa.db.database import Database
 from sfa.web.auth import identify
-from sfa.web.envelope import error_response, is_api
+from sfa.web.envelope import is_api
 from sfa.web.errors import APIError
 from sfa.web.keys import CONFIG, DATABASE
 
@@ -160,6 +159,9 @@ class RateLimiter:
     async def hit(self, counted: Sequence[tuple[Pipeline, str]]) -> Decision:
         """Count one hit of ``subject`` in each pipeline; the first refusal, else the tightest decision."""
         now = self.clock()
+        if len(counted) == 1:  # every request but the heavy ones: no gather to build and wait on
+            pipeline, subject = counted[0]
+            return pipeline.decide(await self.counter.hit(pipeline.key(subject), pipeline.reset_at(now)))
         counts = await asyncio.gather(*(self.counter.hit(pipeline.key(subject), pipeline.reset_at(now))
                                         for pipeline, subject in counted))
         decisions = [pipeline.decide(count) for (pipeline, _), count in zip(counted, counts, strict=True)]
@@ -167,8 +169,13 @@ class RateLimiter:
         return denied[0] if denied else min(decisions, key=lambda d: d.remaining)
 
     async def decide(self, request: web.Request) -> Decision | None:
+        """The decision on ``request``, remembered on it for its response's headers; None when not limited."""
         if request.path.startswith(UNLIMITED):
             return None
+        request[DECISION] = decision = await self._decide(request)
+        return decision
+
+    async def _decide(self, request: web.Request) -> Decision:
         if not is_api(request):
             return await self.hit([(self.browser, request.remote or "-")])
         user = await identify(request)
@@ -196,20 +203,11 @@ LIMITER = web.AppKey("rate_limiter", RateLimiter)
 DECISION = web.RequestKey("rate_limit_decision", Decision)
 
 
-@web.middleware
-async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    decision = await request.app[LIMITER].decide(request)
-    if decision is None:
-        return await handler(request)
-    request[DECISION] = decision
-    if not decision.allowed:
-        return error_response(RateLimited(decision, time.time()))
-    return await handler(request)
-
-
-async def add_rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if DECISION in request:
-        response.headers.update(request[DECISION].headers)
+def add_rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The decision's headers on ``response``, when the request was counted (from ``on_response_prepare``)."""
+    decision = request.get(DECISION)
+    if decision is not None:
+        response.headers.update(decision.headers)
 
 
 async def sweeping(app: web.Application) -> AsyncIterator[None]:
@@ -224,4 +222,3 @@ async def sweeping(app: web.Application) -> AsyncIterator[None]:
 def setup_rate_limits(app: web.Application) -> None:
     app[LIMITER] = RateLimiter(app[CONFIG], app[DATABASE])
     app.cleanup_ctx.append(sweeping)
-    app.on_response_prepare.append(add_rate_limit_headers)

@@ -22,6 +22,8 @@ async def test_register_logs_in_and_the_home_page_carries_a_socket_token(browser
 
     assert "new.user@example.com (user)" in home
     assert socket_token_user_id(app[SOCKET_TOKEN_KEY], meta(home, "socket-token")) is not None
+    settings = await (await browser.get("/users/settings")).text()
+    assert "No API keys yet." in settings and "<th>token</th>" not in settings
 
 
 @pytest.mark.parametrize(("email", "password", "message"), [

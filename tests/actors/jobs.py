@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from sfa.actors import ActorTree
-from sfa.actors.performers import JobContext, PermanentError
+from sfa.actors.performers import JobContext, PermanentError, TransientError
 from sfa.config import Config
 from sfa.job_kinds import JOB_KINDS
 
@@ -40,6 +40,10 @@ def fail(ctx: JobContext) -> None:
     raise ValueError(f"failing on purpose ({ctx.job.args.get('why', 'no reason')})")
 
 
+def stumble(ctx: JobContext) -> None:
+    raise TransientError(f"the service is busy ({ctx.job.args.get('why', 'no reason')})")
+
+
 def reject(ctx: JobContext) -> None:
     raise PermanentError("this input can never work")
 
@@ -56,7 +60,8 @@ def path(perform) -> str:
 
 # The server's performers and the test kinds above, by job kind.
 PERFORMERS = {**JOB_KINDS.performers(), "test.sleep-then-return": path(sleep_then_return),
-              "test.crash": path(crash), "test.fail": path(fail), "test.reject": path(reject),
+              "test.crash": path(crash), "test.fail": path(fail), "test.stumble": path(stumble),
+              "test.reject": path(reject),
               "test.count-loads": path(count_loads)}
 
 

@@ -121,19 +121,38 @@ async def test_a_rejected_job_fails_for_good_and_the_worker_lives_on(bridge):
     assert after == [pid]
 
 
-async def test_an_exception_in_a_performer_fails_the_attempt_readably_and_the_worker_lives_on(bridge):
+async def test_a_transient_failure_fails_the_attempt_and_the_worker_lives_on(bridge):
     pool = job_pool(bridge, workers=1)
     tree = await Supervisor("root", [pool.spec()]).start()
     try:
         [pid] = worker_pids(tree, "download")
         with pytest.raises(JobError) as failed:
-            await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
+            await pool.run(RunJob(4, "test.stumble", 1, {"why": "503"}))
         after = worker_pids(tree, "download")
+        [worker] = tree.snapshot()["children"][0]["children"]
     finally:
         await tree.stop()
 
-    assert (failed.value.error, failed.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
-    assert after == [pid]
+    assert (failed.value.error, failed.value.retryable) == ("the service is busy (503)", True)
+    assert after == [pid] and worker["restarts"] == 0
+
+
+async def test_a_bug_in_a_performer_fails_the_job_then_crashes_the_worker_and_the_supervisor_counts_it(bridge):
+    pool = job_pool(bridge, workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    try:
+        [pid] = worker_pids(tree, "download")
+        with pytest.raises(JobError) as bug:
+            await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
+        # Asked at once, the pool never hands the next job to the exiting worker: it waits for the new one.
+        after = await pool.run(RunJob(7, "test.count-loads", 1, {}))
+        [worker] = tree.snapshot()["children"][0]["children"]
+    finally:
+        await tree.stop()
+
+    assert (bug.value.error, bug.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
+    assert worker["restarts"] == 1 and worker["last_exit"] == f"process {pid} exited after job 4 failed on a bug"
+    assert worker["pid"] != pid and after == 1
 
 
 async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(bridge, tmp_path):

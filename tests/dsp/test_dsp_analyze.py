@@ -64,6 +64,11 @@ def test_summary_matches_the_feature_functions_on_the_whole_signal(xp) -> None:
     assert result["energy_curve"]["values"][1] == pytest.approx(frames[per_bin:2 * per_bin].mean(), rel=1e-4)
     centroid = dsp.spectral_centroid(y=y, sr=SR)[0]
     assert result["centroid_curve"]["values"][1] == pytest.approx(centroid[per_bin:2 * per_bin].mean(), rel=1e-4)
+    frame_chroma = dsp.chroma_stft(y=y, sr=SR)
+    assert result["chroma_curve"]["hop_s"] == result["energy_curve"]["hop_s"]
+    assert len(result["chroma_curve"]["values"]) == len(result["energy_curve"]["values"])
+    np.testing.assert_allclose(result["chroma_curve"]["values"][1],
+                               frame_chroma[:, per_bin:2 * per_bin].mean(axis=-1), atol=6e-4)
 
 
 def test_feature_groups_select_keys() -> None:

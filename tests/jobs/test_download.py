@@ -62,6 +62,17 @@ async def audio_server() -> AsyncIterator[TestServer]:
             return web.Response(status=503, text="try later")
         return web.Response(body=SONG, content_type="application/octet-stream")
 
+    async def cut(request: web.Request) -> web.StreamResponse:
+        """The first transfer breaks off halfway through; the next one is whole."""
+        hits["cut"] = hits.get("cut", 0) + 1
+        if hits["cut"] > 1:
+            return web.Response(body=SONG, content_type="audio/flac")
+        response = web.StreamResponse(headers={"Content-Type": "audio/flac", "Content-Length": str(len(SONG))})
+        await response.prepare(request)
+        await response.write(SONG[:len(SONG) // 2])
+        request.transport.close()
+        return response
+
     async def page(request: web.Request) -> web.StreamResponse:
         return web.Response(text="<html>not audio</html>", content_type="text/html")
 
@@ -94,6 +105,7 @@ async def audio_server() -> AsyncIterator[TestServer]:
     app.router.add_get("/slow.flac", slow)
     app.router.add_get("/music/Great Song.flac", song)
     app.router.add_get("/flaky.flac", flaky)
+    app.router.add_get("/cut.flac", cut)
     app.router.add_get("/page.html", page)
     app.router.add_get("/fake.wav", fake)
     app.router.add_get("/huge.wav", huge)
@@ -191,13 +203,26 @@ async def test_a_phoenix_client_watches_a_download_from_queued_to_completed(
     assert (download_config.data_dir / track["file_url"].removeprefix("/files/")).read_bytes() == SONG
 
 
-async def test_a_transient_server_error_is_retried(server, audio_server, download_queue, make_account, database):
+@pytest.mark.parametrize(("order", "path", "error"), [
+    (("ytdlp", "http"), "/flaky.flac", "[generic] flaky: Unable to download webpage: HTTP Error 503"),
+    (("http",), "/flaky.flac", "the server answered 503 Service Unavailable"),
+    (("http",), "/cut.flac", f"the transfer broke off after {len(SONG) // 2} of {len(SONG)} bytes"),
+])
+async def test_a_transient_failure_is_retried_by_the_same_worker(server, audio_server, download_pool, make_account,
+                                                                  database, download_config, order, path, error):
     account = await make_account()
-    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}/flaky.flac",
+    started = await start_download(server, account, f"http://127.0.0.1:{audio_server.port}{path}",
                                    quality="lossless")
-    job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
-    assert job.state == "completed" and job.attempt == 2
-    assert "503" in job.errors[0]["error"]
+    processes = {process.pid for process in download_pool.bridge.processes()}
+    queue = await download_queue_on(download_pool, download_config.replace(downloader=order), database).start()
+    try:
+        job = await wait_for_state(database, started["job_id"], "completed", "failed", timeout=30)
+    finally:
+        await queue.stop()
+    assert job.state == "completed" and job.attempt == 2, job.errors
+    assert [entry["error"][:len(error)] for entry in job.errors] == [error]
+    assert {process.pid for process in download_pool.bridge.processes()} == processes
+    assert list((download_config.data_dir / "tmp").iterdir()) == []
 
 
 @pytest.mark.parametrize(("path", "error"), [

@@ -24,6 +24,8 @@ class FakeLalalai:
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     minutes_left: float = 123.5
     base_url: str = ""
+    # Path -> statuses its next calls answer (in turn) before answering normally again.
+    failures: dict[str, list[int]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.licensed])
@@ -41,6 +43,9 @@ class FakeLalalai:
         self.calls.append((request.path, dict(request.headers)))
         if request.path.startswith("/api/") and request.headers.get("X-License-Key") != KEY:
             return web.json_response({"detail": "Invalid license key", "code": "invalid_license"}, status=401)
+        if self.failures.get(request.path):
+            return web.json_response({"detail": "Service temporarily unavailable"},
+                                     status=self.failures[request.path].pop(0))
         return await handler(request)
 
     async def upload(self, request: web.Request) -> web.Response:

@@ -91,18 +91,22 @@ async def processing_queue(config: Config, database) -> AsyncIterator[WorkerPool
         yield pool
 
 
-async def test_a_track_separated_by_lalalai_gets_the_models_stems(client, database, make_account, lalalai,
-                                                                   processing_queue):
-    account = await make_account("pro")
+async def separate_remotely(client, database, account) -> object:
+    """Upload a song and separate it on lalal.ai; the job once it has finished."""
     form = FormData()
     form.add_field("file", song(), filename="song.wav", content_type="audio/wav")
     track = (await (await client.post("/api/tracks", data=form, headers=account.headers)).json())["data"]
-
     response = await client.post("/api/processing/separate", json={"track_id": track["id"], "engine": "lalalai"},
                                  headers=account.headers)
     assert response.status == 201, await response.text()
-    job = await wait_for_state(database, (await response.json())["data"]["job_id"], "completed", "failed",
-                               timeout=60)
+    return await wait_for_state(database, (await response.json())["data"]["job_id"], "completed", "failed",
+                                timeout=60)
+
+
+async def test_a_track_separated_by_lalalai_gets_the_models_stems(client, database, make_account, lalalai,
+                                                                   processing_queue):
+    account = await make_account("pro")
+    job = await separate_remotely(client, database, account)
 
     assert job.state == "completed", job.errors
     assert sorted(lalalai.tasks[job.result["task_id"]]["stems"]) == ["bass", "drum", "vocals"]
@@ -112,3 +116,16 @@ async def test_a_track_separated_by_lalalai_gets_the_models_stems(client, databa
     exported = await client.get(shown["stems"][0]["export_url"], headers=account.headers)
     info = soundfile.info(io.BytesIO(await exported.read()))
     assert (info.frames, info.samplerate) == (SAMPLES, RATE)
+
+
+async def test_a_busy_lalalai_fails_the_attempt_and_the_same_worker_retries_it(client, database, make_account,
+                                                                             lalalai, processing_queue):
+    lalalai.failures["/api/v1/check/"] = [503]
+    processes = {process.pid for process in processing_queue.bridge.processes()}
+
+    job = await separate_remotely(client, database, await make_account("pro"))
+
+    assert job.state == "completed" and job.attempt == 2, job.errors
+    assert [entry["error"] for entry in job.errors] == [
+        "lalal.ai /api/v1/check/ answered 503: Service temporarily unavailable"]
+    assert {process.pid for process in processing_queue.bridge.processes()} == processes

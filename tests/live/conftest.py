@@ -8,6 +8,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,19 @@ class LiveClient:
 async def connect(browser: TestClient, csrf: str) -> aiohttp.ClientWebSocketResponse:
     return await browser.session.ws_connect(browser.make_url("/live/websocket"),
                                             params={"_csrf_token": csrf, "vsn": "2.0.0"})
+
+
+@asynccontextmanager
+async def joined(browser: TestClient, path: str) -> AsyncIterator[tuple[Page, LiveClient]]:
+    """The page at ``path``, opened in ``browser``, and a live client connected and joined to it."""
+    page = await open_page(browser, path)
+    ws = await connect(browser, page.csrf)
+    try:
+        client = LiveClient(ws)
+        assert (await client.join(page))["status"] == "ok"
+        yield page, client
+    finally:
+        await ws.close()
 
 
 @pytest.fixture

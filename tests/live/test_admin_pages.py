@@ -14,7 +14,7 @@ from sfa.config import Config
 from sfa.db import Database
 from sfa.web import make_app
 from sfa.web.keys import ACTOR_TREE
-from tests.live.conftest import LiveClient, connect, open_page
+from tests.live.conftest import joined, open_page
 from tests.pages import log_in
 
 pytestmark = pytest.mark.embedded_only
@@ -44,12 +44,8 @@ def restarted(diff: dict) -> bool:
 async def test_the_supervision_tree_page_shows_a_restart_as_it_happens(browser, make_account, tree):
     admin = await make_account("admin")
     assert (await log_in(browser, admin)).status == 302
-    page = await open_page(browser, "/admin/tree")
-    assert "analysis-1" in page.html
-    ws = await connect(browser, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(browser, "/admin/tree") as (page, client):
+        assert "analysis-1" in page.html
         [victim] = [w for w in job_workers(tree.snapshot()["tree"]) if w["name"] == "analysis-1"]
         os.kill(victim["pid"], signal.SIGKILL)
         diffs = []
@@ -60,8 +56,6 @@ async def test_the_supervision_tree_page_shows_a_restart_as_it_happens(browser, 
         rendered = await open_page(browser, "/admin/tree")
         row = rendered.html[rendered.html.index(">analysis-1<"):][:400]
         assert '<td class="restarts">1</td>' in row, row
-    finally:
-        await ws.close()
 
 
 async def test_a_user_below_admin_gets_the_404_page(browser, make_account):
@@ -74,16 +68,10 @@ async def test_a_user_below_admin_gets_the_404_page(browser, make_account):
 async def test_the_users_page_finds_a_user_by_any_part_of_their_email(browser, make_account):
     admin, wanted, other = await make_account("admin"), await make_account(), await make_account()
     assert (await log_in(browser, admin)).status == 302
-    page = await open_page(browser, "/admin")
-    ws = await connect(browser, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(browser, "/admin") as (page, client):
         part = wanted.user.email.split("@")[0][-8:].upper()
         found = str(await client.event(page, "search", {"key": "x", "value": part}, kind="keyup"))
         literal = str(await client.event(page, "search", {"key": "x", "value": "%"}, kind="keyup"))
-    finally:
-        await ws.close()
 
     assert wanted.user.email in found and other.user.email not in found and admin.user.email not in found
     assert "'kc': 0" in literal  # no row: the % is a literal character, and no email holds one

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sfa.config import Config
-from tests.live.conftest import LiveClient, connect, open_page
+from tests.live.conftest import joined
 from tests.spotify.fake_spotify import FakeSpotify, settings
 
 
@@ -21,11 +21,7 @@ def config(tmp_path: Path, database_url: str, spotify: FakeSpotify) -> Config:
 
 async def test_a_spotify_album_link_imports_its_tracks_and_navigates_home(signed_in, spotify, account, database):
     album = spotify.add_album("Night Drive", "The Synths", ["Neon", "Tunnel"], [181.0, 202.5])
-    page = await open_page(signed_in, "/import")
-    ws = await connect(signed_in, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(signed_in, "/import") as (page, client):
         reply = await client.call(f"lv:{page.id}", "event", {
             "type": "form", "event": "import", "value": f"url=https%3A%2F%2Fopen.spotify.com%2Falbum%2F{album}"},
             client.join_ref)
@@ -38,8 +34,6 @@ async def test_a_spotify_album_link_imports_its_tracks_and_navigates_home(signed
             "session": page.session, "static": page.static, "flash": redirect["flash"]})
         rendered = json.dumps(home["response"]["rendered"])
         assert home["status"] == "ok" and "Importing 2 track(s) from Spotify." in rendered and "Neon" in rendered
-    finally:
-        await ws.close()
     titles = await database.pool.fetch("SELECT title FROM tracks WHERE user_id = $1 ORDER BY id", account.user.id)
     assert [row["title"] for row in titles] == ["Neon", "Tunnel"]
     jobs = await database.pool.fetch("SELECT args FROM jobs WHERE user_id = $1 AND kind = 'download'", account.user.id)

@@ -12,7 +12,7 @@ from sfa.pubsub import job_progress
 from sfa.web.keys import PUBSUB
 from sfa.web.phoenix.endpoint import disconnect_user
 from tests.analysis.test_analysis_api import song
-from tests.live.conftest import LiveClient, connect, open_page
+from tests.live.conftest import LiveClient, connect, joined, open_page
 from tests.pages import log_in
 
 
@@ -117,11 +117,7 @@ async def test_typing_in_the_search_box_filters_the_tracks_on_each_keyup(live, a
 
 
 async def test_a_form_change_is_decoded_and_answered_with_the_changed_holes_only(signed_in):
-    page = await open_page(signed_in, "/import")
-    ws = await connect(signed_in, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(signed_in, "/import") as (page, client):
         reply = await client.call(f"lv:{page.id}", "event", {
             "type": "form", "event": "validate", "value": "url=ftp%3A%2F%2Fx&_unused_other=",
             "meta": {"_target": "url"}}, client.join_ref)
@@ -132,8 +128,6 @@ async def test_a_form_change_is_decoded_and_answered_with_the_changed_holes_only
         same = await client.call(f"lv:{page.id}", "event", {
             "type": "form", "event": "validate", "value": "url=ftp%3A%2F%2Fx"}, client.join_ref)
         assert same["response"] == {}
-    finally:
-        await ws.close()
 
 
 async def test_suspending_the_user_closes_their_live_pages(live, app, account):
@@ -161,18 +155,12 @@ async def test_the_long_poll_fallback_joins_and_receives_the_tree(signed_in):
 
 
 async def test_a_live_patch_runs_handle_params_and_an_unknown_url_asks_for_a_redirect(signed_in):
-    page = await open_page(signed_in, "/chat")
-    ws = await connect(signed_in, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(signed_in, "/chat") as (page, client):
         same_view = await client.call(f"lv:{page.id}", "live_patch", {"url": page.url + "?x=1"}, client.join_ref)
         assert same_view["status"] == "ok" and same_view["response"] == {}
         elsewhere = await client.call(f"lv:{page.id}", "live_patch", {"url": page.url.replace("/chat", "/import")},
                                       client.join_ref)
         assert elsewhere["response"] == {"link_redirect": True}
-    finally:
-        await ws.close()
 
 
 async def test_assets_have_fingerprinted_names_and_long_cache_headers(client):
@@ -189,16 +177,10 @@ async def test_a_pro_user_starts_a_separation_with_the_chosen_model(browser, mak
     track_id = await database.pool.fetchval(
         "INSERT INTO tracks (user_id, title, source, path) VALUES ($1, 'Tone', 'upload', 'x.wav') RETURNING id",
         pro.user.id)
-    page = await open_page(browser, f"/tracks/{track_id}")
-    ws = await connect(browser, page.csrf)
-    client = LiveClient(ws)
-    try:
-        assert (await client.join(page))["status"] == "ok"
+    async with joined(browser, f"/tracks/{track_id}") as (page, client):
         reply = await client.call(f"lv:{page.id}", "event", {
             "type": "form", "event": "separate", "value": "model=htdemucs_ft"}, client.join_ref)
         assert "processing" in json.dumps(reply["response"]["diff"])
-    finally:
-        await ws.close()
     args = await database.pool.fetchval("SELECT args FROM jobs WHERE track_id = $1 AND kind = 'processing'", track_id)
     assert json.loads(args)["model"] == "htdemucs_ft"
 

@@ -55,8 +55,9 @@ def test_missing_weights_name_the_file_to_place(tmp_path):
     with pytest.raises(MissingWeights) as caught:
         load(MODELS["htdemucs_6s"], tmp_path)
 
-    assert str(tmp_path / "checkpoints/5c90dfd2-34c22ccb.th") in str(caught.value)
-    assert "TORCH_HOME" in str(caught.value)
+    assert "place checkpoints/5c90dfd2-34c22ccb.th in the torch hub cache" in str(caught.value)
+    assert "TORCH_HOME" in str(caught.value) and str(tmp_path) not in str(caught.value)
+    assert caught.value.hub == tmp_path and caught.value.missing == ["checkpoints/5c90dfd2-34c22ccb.th"]
 
 
 def test_a_seeded_checkpoint_loads_as_the_model_it_was(tmp_path):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from aiohttp import FormData
 
 from sfa.tracks.metadata import KEYS
+from sfa.tracks.store import list_tracks
+from sfa.web.envelope import dumps
 from tests.tracks.audio import audio_bytes
 
 
@@ -117,6 +121,38 @@ async def test_list_is_newest_first_paginated_and_filtered(client, make_account)
     assert [t["title"] for t in body["data"]] == ["Gamma 100%"]
     body = await (await client.get("/api/tracks?q=_", headers=account.headers)).json()
     assert body["data"] == []
+
+
+ODD_TEXT = ["plain", 'quote " backslash \\ slash /', "tab\tnew\nline\x01\x1f\x7f", "é Ω 中文 😀", "\u2028\ufeff"]
+# bpm must be 20..300; the durations span PostgreSQL's plain and exponent spellings below 1e15.
+ODD_FLOATS = [(120.0, 0.0), (20.5, 1e-05), (299.99999999999994, 213.33333333333334), (None, 99999999999999.9),
+              (33.3, 123456789012.0), (None, 0.1 + 0.2)]
+
+
+async def test_the_listing_made_by_postgresql_is_byte_for_byte_the_python_one(client, make_account, database):
+    """The page's JSON is written by PostgreSQL (``list_tracks_json``); every kind of value a track holds
+    comes out as ``dumps`` writes ``Track.to_json``, the API's one form of a track."""
+    account = await make_account()
+    for index, ((bpm, duration), text) in enumerate(zip(ODD_FLOATS * 2, ODD_TEXT * 3, strict=False)):
+        await database.pool.execute(
+            "INSERT INTO tracks (user_id, title, artist, source, source_url, path, format, file_size, duration_s,"
+            " sample_rate, channels, bpm, key, tags, inserted_at) VALUES ($1, $2, $3, 'upload', $4, $5, $6, $7, $8,"
+            " $9, $10, $11, $12, $13, $14)",
+            account.user.id, text, None if index % 3 else text, None if index % 2 else f"https://x.test/{text}",
+            None if index % 4 == 1 else f"tracks/{index}/original.wav", "wav", 10**12 + index, duration,
+            44100, 2, bpm, None if index % 2 else "A minor", [] if index % 3 == 1 else [text, "", "b"],
+            datetime(2026, 1, 2, 3, 4, 5, [0, 120000, 999999, 1][index % 4], tzinfo=UTC))
+    found, total = await list_tracks(database, account.user.id, q=None, offset=0, limit=100)
+
+    body = await (await client.get("/api/tracks?page_size=100", headers=account.headers)).read()
+
+    assert total == len(found) == 12
+    assert body == dumps({"data": [track.to_json() for track in found],
+                          "meta": {"page": 1, "page_size": 100, "total_count": 12, "total_pages": 1}}).encode()
+    past_the_end = await client.get("/api/tracks?page=3&page_size=10", headers=account.headers)
+    assert await past_the_end.read() == (b'{"data":[],"meta":{"page":3,"page_size":10,"total_count":12,'
+                                         b'"total_pages":2}}')
+    assert past_the_end.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
 async def test_show_has_stems_and_analysis_summary(client, make_account, database):

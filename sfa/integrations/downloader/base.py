@@ -3,7 +3,8 @@
 Backends run inside a worker process (never in the event loop) and may block. They raise
 :class:`DownloadRejected` when retrying cannot help (the URL is not audio, too big, gone), its subclass
 :class:`Unsupported` when another backend might do better (the next one in ``SFA_DOWNLOADER``'s order is
-tried), and any other exception for trouble that may pass (a timeout, a 5xx).
+tried), and :class:`DownloadInterrupted` for trouble that may pass (a timeout, a 5xx, a dropped connection).
+Anything else they raise is a bug, and crashes the worker.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sfa.actors.performers import PermanentError
+from sfa.actors.performers import PermanentError, TransientError
 
 QUALITIES = ("lossless", "high", "medium", "low")
 DEFAULT_QUALITY = "high"
 # The bitrate each lossy quality is chosen or transcoded at; lossless keeps the best original.
 QUALITY_KBPS = {"high": 320, "medium": 192, "low": 128}
+# Client errors where asking again later may work; any other 4xx is the URL's fault, and a 5xx may pass.
+TRANSIENT_STATUSES = (408, 425, 429)
 
 Progress = Callable[[float, str], None]
 
@@ -33,6 +36,17 @@ class DownloadRejected(PermanentError):
 
 class Unsupported(DownloadRejected):
     """This backend cannot fetch this source; the next backend in the order may."""
+
+
+class DownloadInterrupted(TransientError):
+    """The source did not answer, or stopped answering: a later attempt may get it."""
+
+
+def status_failure(status: int, message: str) -> DownloadRejected | DownloadInterrupted:
+    """How a source's error status fails the job: for good on a 4xx other than ``TRANSIENT_STATUSES``."""
+    if 400 <= status < 500 and status not in TRANSIENT_STATUSES:
+        return DownloadRejected(message)
+    return DownloadInterrupted(message)
 
 
 class Cancelled(PermanentError):

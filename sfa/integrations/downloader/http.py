@@ -7,17 +7,26 @@ taken as served.
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sfa.integrations.downloader.base import Cancelled, DownloadRejected, Fetched, Limits, Source, Transfer, Unsupported
+from sfa.integrations.downloader.base import (
+    Cancelled,
+    DownloadInterrupted,
+    DownloadRejected,
+    Fetched,
+    Limits,
+    Source,
+    Transfer,
+    Unsupported,
+    status_failure,
+)
 
 CHUNK = 256 * 1024
 BINARY_TYPES = ("application/octet-stream", "binary/octet-stream", "application/ogg")
-# Statuses where asking again later may work; any other 4xx is the URL's fault.
-TRANSIENT = (408, 425, 429)
 
 
 class HttpDownloader:
@@ -32,9 +41,11 @@ class HttpDownloader:
         try:
             response = urllib.request.urlopen(request, timeout=limits.timeout_s)
         except urllib.error.HTTPError as exc:
-            if 400 <= exc.code < 500 and exc.code not in TRANSIENT:
-                raise DownloadRejected(f"the server answered {exc.code} {exc.reason}") from None
-            raise
+            raise status_failure(exc.code, f"the server answered {exc.code} {exc.reason}") from None
+        except urllib.error.URLError as exc:
+            raise DownloadInterrupted(f"the server could not be reached: {exc.reason}") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise DownloadInterrupted(f"the server could not be reached: {exc!r}") from None
         with response:
             content_type = response.headers.get_content_type()
             if not (content_type.startswith("audio/") or content_type in BINARY_TYPES):
@@ -47,7 +58,7 @@ class HttpDownloader:
     def _stream(self, response, dest: Path, max_bytes: int, total: int | None, transfer: Transfer) -> int:
         written = 0
         with dest.open("wb") as handle:
-            while chunk := response.read(CHUNK):
+            while chunk := _read(response):
                 if transfer.cancelled():
                     raise Cancelled("cancelled while downloading")
                 written += len(chunk)
@@ -56,4 +67,13 @@ class HttpDownloader:
                 handle.write(chunk)
                 if total:
                     transfer.report(written / total, f"{written} of {total} bytes")
+        if total is not None and written < total:
+            raise DownloadInterrupted(f"the transfer broke off after {written} of {total} bytes")
         return written
+
+
+def _read(response: http.client.HTTPResponse) -> bytes:
+    try:
+        return response.read(CHUNK)
+    except (OSError, http.client.HTTPException) as exc:
+        raise DownloadInterrupted(f"the transfer broke off: {exc!r}") from None

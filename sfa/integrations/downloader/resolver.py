@@ -18,7 +18,7 @@ from urllib.parse import quote_plus
 import yt_dlp
 from yt_dlp.utils import DownloadError, unsmuggle_url
 
-from sfa.integrations.downloader.base import DownloadRejected
+from sfa.integrations.downloader.base import DownloadInterrupted, DownloadRejected
 
 TOLERANCE_S = 3.0
 MAX_CANDIDATES = 10
@@ -78,7 +78,7 @@ def resolve(template: str, wanted: Wanted, timeout_s: float) -> str:
                 if entry and matches(wanted, entry):
                     return unsmuggle_url(entry.get("webpage_url") or entry["url"])[0]
     except DownloadError as exc:
-        raise RuntimeError(f"the search for {wanted.describe()} failed: {exc}") from None
+        raise DownloadInterrupted(f"the search for {wanted.describe()} failed: {exc}") from None
     raise DownloadRejected(f"no search result matched {wanted.describe()} (title, artist and length within "
                            f"{TOLERANCE_S:.0f} s)")
 

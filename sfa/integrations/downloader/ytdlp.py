@@ -22,17 +22,17 @@ from yt_dlp.utils import DownloadError
 from sfa.integrations.downloader.base import (
     QUALITY_KBPS,
     Cancelled,
+    DownloadInterrupted,
     DownloadRejected,
     Fetched,
     Limits,
     Source,
     Transfer,
     Unsupported,
+    status_failure,
 )
 
 LOSSLESS_CODECS = ("flac", "alac", "wav", "pcm", "aiff", "ape", "wavpack")
-# A client error other than these means the URL is wrong; these (and 5xx) may pass.
-TRANSIENT = (408, 425, 429)
 DOWNLOAD_SHARE = 0.85
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -177,6 +177,6 @@ def _classify(exc: DownloadError, log: _Log) -> Exception:
         return Unsupported(f"yt-dlp found no audio: {message}")
     if "Postprocessing" in message or type(cause).__name__ == "PostProcessingError":
         return DownloadRejected(f"not a readable audio file (ffmpeg could not convert it: {message})")
-    if isinstance(status, int) and 400 <= status < 500 and status not in TRANSIENT:
-        return DownloadRejected(message)
-    return RuntimeError(message)
+    if isinstance(status, int):
+        return status_failure(status, message)
+    return DownloadInterrupted(message)

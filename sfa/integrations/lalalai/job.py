@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from sfa.actors.performers import JobContext, PermanentError
+from sfa.actors.performers import JobContext, PermanentError, TransientError
 from sfa.integrations.lalalai.client import LalalaiClient, LalalaiError
 from sfa.separation.registry import MODELS
 from sfa.tracks.audio import NotAudio, probe
@@ -49,7 +49,7 @@ def separate_remotely(ctx: JobContext) -> dict[str, Any]:
     except LalalaiError as exc:
         if 400 <= exc.status < 500 and exc.status != 429:
             raise PermanentError(str(exc)) from None
-        raise
+        raise TransientError(str(exc)) from None
     ctx.report(1.0, "stems written")
     return {"model": args["model"], "engine": "lalalai", "task_id": task_id, "stems": stems}
 

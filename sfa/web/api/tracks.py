@@ -11,7 +11,7 @@ from sfa.tracks import files, store
 from sfa.tracks.metadata import changes_or_errors
 from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save_track
 from sfa.web.auth import current_user
-from sfa.web.envelope import data, json_body, page_meta, pagination, path_id, text_query
+from sfa.web.envelope import data, json_body, json_page, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
 from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
@@ -42,9 +42,9 @@ async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
     q = text_query(request, "q")
-    found, total = await store.list_tracks(request.app[DATABASE], user.id, q=q, offset=(page - 1) * page_size,
-                                           limit=page_size)
-    return data([track.to_json() for track in found], meta=page_meta(page, page_size, total))
+    found, total = await store.list_tracks_json(request.app[DATABASE], user.id, q=q,
+                                                offset=(page - 1) * page_size, limit=page_size)
+    return json_page(found, page=page, page_size=page_size, total_count=total)
 
 
 @routes.post("/api/tracks")

@@ -98,6 +98,9 @@ async def log_out(request: web.Request) -> web.Response:
 
 
 def _tokens_table(tokens: list, csrf: str) -> str:
+    if not tokens:
+        return ('<p class="empty">No API keys yet. Create one to call the REST API with '
+                "<code>Authorization: Bearer …</code>.</p>")
     rows = "".join(
         f"<tr><td>{escape(t.name)}</td><td><code>{escape(t.prefix)}…</code></td>"
         f"<td>{t.inserted_at:%Y-%m-%d}</td><td>{'revoked' if t.revoked_at else 'active'}</td><td>"

@@ -29,8 +29,9 @@ TEMPLATE = template("track.html")
 
 
 def series(analysis: dict[str, Any] | None) -> dict[str, str]:
-    """The plots' data as JSON attributes: chroma and MFCC means, the energy and spectral centroid curves,
-    tempo from beat intervals, chord confidence per beat (analyses from before the curves have none)."""
+    """The plots' data as JSON attributes: chroma over time (its mean for analyses from before the curve),
+    MFCC means, the energy and spectral centroid curves, tempo from beat intervals, chord confidence per beat
+    (analyses from before the curves have none)."""
     result = analysis or {}
     features = result.get("features") or {}
     beats = [float(b) for b in result.get("beats") or []]
@@ -42,7 +43,7 @@ def series(analysis: dict[str, Any] | None) -> dict[str, str]:
         "energy_series": json.dumps([{"label": "RMS", "values": energy.get("values", [])}]),
         "centroid_x": json.dumps(_times(centroid)),
         "centroid_series": json.dumps([{"label": "Hz", "values": centroid.get("values", [])}]),
-        "chroma": json.dumps(features.get("chroma") or []),
+        "chroma": json.dumps((result.get("chroma_curve") or {}).get("values") or features.get("chroma") or []),
         "mfcc": json.dumps(features.get("mfcc") or []),
         "tempo_x": json.dumps([round(t, 3) for t, _ in intervals]),
         "tempo_series": json.dumps([{"label": "BPM", "values": [round(v, 2) for _, v in intervals]}]),
