@@ -4,12 +4,13 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from sfa.actors import JobError, JobProgress, RunJob, WorkerCrashed
+from sfa.actors import JobError, JobProgress, RunJob, WorkerCrashed, WorkerPool
 from sfa.actors.system import ActorSystemBridge
 from sfa.config import ACTOR_BASES
 from sfa.supervisors import Supervisor
@@ -29,6 +30,15 @@ async def until(predicate, timeout: float = 10.0, every: float = 0.01):
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(every)
     return value
+
+
+@pytest.fixture
+async def one_worker(bridge: ActorSystemBridge) -> AsyncIterator[tuple[WorkerPool, Supervisor]]:
+    """A download pool of one worker process, under a root supervisor."""
+    pool = job_pool(bridge, workers=1)
+    tree = await Supervisor("root", [pool.spec()]).start()
+    yield pool, tree
+    await tree.stop()
 
 
 def worker_pids(tree: Supervisor, pool: str) -> list[int | None]:
@@ -86,16 +96,12 @@ async def test_kill_9_mid_job_restarts_the_worker_and_the_retry_completes_exactl
     assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == psutil.STATUS_ZOMBIE
 
 
-async def test_the_crashed_job_raises_worker_crashed_and_the_status_counts_the_restart(bridge, tmp_path):
-    pool = job_pool(bridge, workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    try:
-        with pytest.raises(WorkerCrashed) as crashed:
-            await pool.run(RunJob(3, "test.crash", 1, {}))
-        await until(lambda: worker_pids(tree, "download")[0] not in (None, crashed.value.pid))
-        [worker] = tree.snapshot()["children"][0]["children"]
-    finally:
-        await tree.stop()
+async def test_the_crashed_job_raises_worker_crashed_and_the_status_counts_the_restart(one_worker):
+    pool, tree = one_worker
+    with pytest.raises(WorkerCrashed) as crashed:
+        await pool.run(RunJob(3, "test.crash", 1, {}))
+    await until(lambda: worker_pids(tree, "download")[0] not in (None, crashed.value.pid))
+    [worker] = tree.snapshot()["children"][0]["children"]
 
     assert crashed.value.job_id == 3
     assert worker["restarts"] == 1
@@ -103,52 +109,40 @@ async def test_the_crashed_job_raises_worker_crashed_and_the_status_counts_the_r
     assert worker["state"] == "idle"
 
 
-async def test_a_rejected_job_fails_for_good_and_the_worker_lives_on(bridge):
-    pool = job_pool(bridge, workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    try:
-        [pid] = worker_pids(tree, "download")
-        with pytest.raises(JobError) as permanent:
-            await pool.run(RunJob(5, "test.reject", 1, {}))
-        with pytest.raises(JobError) as unknown:
-            await pool.run(RunJob(6, "no-such-kind", 1, {}))
-        after = worker_pids(tree, "download")
-    finally:
-        await tree.stop()
+async def test_a_rejected_job_fails_for_good_and_the_worker_lives_on(one_worker):
+    pool, tree = one_worker
+    [pid] = worker_pids(tree, "download")
+    with pytest.raises(JobError) as permanent:
+        await pool.run(RunJob(5, "test.reject", 1, {}))
+    with pytest.raises(JobError) as unknown:
+        await pool.run(RunJob(6, "no-such-kind", 1, {}))
+    after = worker_pids(tree, "download")
 
     assert (permanent.value.error, permanent.value.retryable) == ("this input can never work", False)
     assert (unknown.value.error, unknown.value.retryable) == ("no performer for job kind 'no-such-kind'", False)
     assert after == [pid]
 
 
-async def test_a_transient_failure_fails_the_attempt_and_the_worker_lives_on(bridge):
-    pool = job_pool(bridge, workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    try:
-        [pid] = worker_pids(tree, "download")
-        with pytest.raises(JobError) as failed:
-            await pool.run(RunJob(4, "test.stumble", 1, {"why": "503"}))
-        after = worker_pids(tree, "download")
-        [worker] = tree.snapshot()["children"][0]["children"]
-    finally:
-        await tree.stop()
+async def test_a_transient_failure_fails_the_attempt_and_the_worker_lives_on(one_worker):
+    pool, tree = one_worker
+    [pid] = worker_pids(tree, "download")
+    with pytest.raises(JobError) as failed:
+        await pool.run(RunJob(4, "test.stumble", 1, {"why": "503"}))
+    after = worker_pids(tree, "download")
+    [worker] = tree.snapshot()["children"][0]["children"]
 
     assert (failed.value.error, failed.value.retryable) == ("the service is busy (503)", True)
     assert after == [pid] and worker["restarts"] == 0
 
 
-async def test_a_bug_in_a_performer_fails_the_job_then_crashes_the_worker_and_the_supervisor_counts_it(bridge):
-    pool = job_pool(bridge, workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    try:
-        [pid] = worker_pids(tree, "download")
-        with pytest.raises(JobError) as bug:
-            await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
-        # Asked at once, the pool never hands the next job to the exiting worker: it waits for the new one.
-        after = await pool.run(RunJob(7, "test.count-loads", 1, {}))
-        [worker] = tree.snapshot()["children"][0]["children"]
-    finally:
-        await tree.stop()
+async def test_a_bug_in_a_performer_fails_the_job_then_crashes_the_worker_and_the_supervisor_counts_it(one_worker):
+    pool, tree = one_worker
+    [pid] = worker_pids(tree, "download")
+    with pytest.raises(JobError) as bug:
+        await pool.run(RunJob(4, "test.fail", 1, {"why": "disk full"}))
+    # Asked at once, the pool never hands the next job to the exiting worker: it waits for the new one.
+    after = await pool.run(RunJob(7, "test.count-loads", 1, {}))
+    [worker] = tree.snapshot()["children"][0]["children"]
 
     assert (bug.value.error, bug.value.retryable) == ("ValueError: failing on purpose (disk full)", True)
     assert worker["restarts"] == 1 and worker["last_exit"] == f"process {pid} exited after job 4 failed on a bug"
@@ -178,20 +172,16 @@ async def test_work_queued_for_a_killed_gpu_worker_proceeds_on_its_replacement(b
     assert outcomes[1]["device"] == "cpu"
 
 
-async def test_a_worker_keeps_its_state_between_jobs_and_a_cancelled_job_costs_its_worker(bridge, tmp_path):
-    pool = job_pool(bridge, workers=1)
-    tree = await Supervisor("root", [pool.spec()]).start()
-    try:
-        loads = [await pool.run(RunJob(n, "test.count-loads", 1, {})) for n in (1, 2)]
-        [before] = worker_pids(tree, "download")
-        running = asyncio.create_task(pool.run(RunJob(3, "test.sleep-then-return", 1,
-                                                      {"dir": str(tmp_path), "s": 30})))
-        await until(lambda: started_pids(tmp_path, 3))
-        running.cancel()
-        await until(lambda: worker_pids(tree, "download")[0] not in (None, before))
-        after_cancel = await pool.run(RunJob(4, "test.count-loads", 1, {}))
-    finally:
-        await tree.stop()
+async def test_a_worker_keeps_its_state_between_jobs_and_a_cancelled_job_costs_its_worker(one_worker, tmp_path):
+    pool, tree = one_worker
+    loads = [await pool.run(RunJob(n, "test.count-loads", 1, {})) for n in (1, 2)]
+    [before] = worker_pids(tree, "download")
+    running = asyncio.create_task(pool.run(RunJob(3, "test.sleep-then-return", 1,
+                                                  {"dir": str(tmp_path), "s": 30})))
+    await until(lambda: started_pids(tmp_path, 3))
+    running.cancel()
+    await until(lambda: worker_pids(tree, "download")[0] not in (None, before))
+    after_cancel = await pool.run(RunJob(4, "test.count-loads", 1, {}))
 
     assert loads == [1, 2]
     assert after_cancel == 1
