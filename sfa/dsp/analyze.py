@@ -181,7 +181,7 @@ class _Accumulator:
         self.chromas: list[np.ndarray] = []
         self.pitch_classes: list[np.ndarray] = []
         self.tuning: float | None = None
-        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "chroma": np.zeros(12), "key": np.zeros(24)}
+        self.sums = {"centroid": 0.0, "rolloff": 0.0, "zcr": 0.0, "key": np.zeros(24)}
 
     def count(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         for block in blocks:
@@ -213,9 +213,7 @@ class _Accumulator:
             mel = power_to_db(melspectrogram(S=power, sr=sr, xp=xp), top_db=None, xp=xp)
             self.mel_db.append(to_numpy(mel))
         if "chroma" in self.groups:
-            chroma = to_numpy(chroma_stft(S=power, sr=sr, xp=xp))
-            self.chromas.append(chroma.astype(np.float32))
-            self.sums["chroma"] += chroma.sum(axis=-1)
+            self.chromas.append(to_numpy(chroma_stft(S=power, sr=sr, xp=xp)).astype(np.float32))
         if self.groups & {"key", "chords"}:
             # Tuned on the first stretch (up to ~47 s) and kept: a band does not retune mid-song.
             if self.tuning is None:
@@ -242,15 +240,15 @@ class _Accumulator:
                 summary[name] = self.sums[key] / self.frames
             summary["zero_crossing_rate"] = self.sums["zcr"] / self.frames
             summary["centroid_curve"] = self._curve(np.concatenate(self.centroids))
-        chroma_mean = self.sums["chroma"] / self.frames
         if "key" in self.groups:
             key_mean = self.sums["key"] / self.frames
             summary["key"], summary["key_confidence"] = key_from_profile(key_mean[12:], bass=key_mean[:12])
         extra: dict[str, list[float]] = {}
         if "chroma" in self.groups:
-            extra["chroma"] = [float(v) for v in chroma_mean]
-            summary["chroma_curve"] = self._curve(np.concatenate(self.chromas, axis=-1), digits=3)
+            chroma = np.concatenate(self.chromas, axis=-1)
             self.chromas.clear()
+            extra["chroma"] = [float(v) for v in chroma.sum(axis=-1, dtype=np.float64) / self.frames]
+            summary["chroma_curve"] = self._curve(chroma, digits=3)
         if self.mel_db:
             mel_db = np.concatenate(self.mel_db, axis=-1)
             self.mel_db.clear()
