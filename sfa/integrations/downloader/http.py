@@ -27,6 +27,8 @@ from sfa.integrations.downloader.base import (
 
 CHUNK = 256 * 1024
 BINARY_TYPES = ("application/octet-stream", "binary/octet-stream", "application/ogg")
+# What a connection that drops, times out or answers garbage raises (urllib's URLError is an OSError).
+NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
 
 class HttpDownloader:
@@ -42,10 +44,8 @@ class HttpDownloader:
             response = urllib.request.urlopen(request, timeout=limits.timeout_s)
         except urllib.error.HTTPError as exc:
             raise status_failure(exc.code, f"the server answered {exc.code} {exc.reason}") from None
-        except urllib.error.URLError as exc:
-            raise DownloadInterrupted(f"the server could not be reached: {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise DownloadInterrupted(f"the server could not be reached: {exc!r}") from None
+        except NETWORK_ERRORS as exc:
+            raise DownloadInterrupted(f"the server could not be reached: {getattr(exc, 'reason', exc)!r}") from None
         with response:
             content_type = response.headers.get_content_type()
             if not (content_type.startswith("audio/") or content_type in BINARY_TYPES):
@@ -75,5 +75,5 @@ class HttpDownloader:
 def _read(response: http.client.HTTPResponse) -> bytes:
     try:
         return response.read(CHUNK)
-    except (OSError, http.client.HTTPException) as exc:
+    except NETWORK_ERRORS as exc:
         raise DownloadInterrupted(f"the transfer broke off: {exc!r}") from None
