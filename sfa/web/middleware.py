@@ -2,7 +2,8 @@
 
 In order: the request id (on every log line written while the request runs), the rate limit (a refusal is a
 429 in the envelope), the handler, and the contract's envelope around whatever either raised
-(:func:`sfa.web.envelope.failure_response`). One layer, not three: each layer costs a call and a coroutine per
+(:func:`sfa.web.envelope.failure_response`). After a request that may have written, its user's remembered
+track listings are dropped before the answer leaves (:mod:`sfa.web.listing_cache`). One layer, not three: each layer costs a call and a coroutine per
 request, and for an unknown route aiohttp wraps the chain anew each time. The session middleware stays
 outside it, so a session changed by a handler whose error the envelope answers is still saved.
 """
@@ -15,7 +16,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sfa.log import request_id_var
+from sfa.web.auth import USER
+from sfa.web.csrf import SAFE_METHODS
 from sfa.web.envelope import error_response, failure_response
+from sfa.web.keys import LISTING_CACHE
 from sfa.web.rate_limit import LIMITER, RateLimited, add_rate_limit_headers
 from sfa.web.request_id import HEADER, request_id
 
@@ -33,6 +37,9 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         if response is None:
             raise
         return response
+    finally:
+        if request.method not in SAFE_METHODS and (user := request.get(USER)) is not None:
+            request.app[LISTING_CACHE].forget_user(user.id)
 
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -13,7 +13,7 @@ from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save
 from sfa.web.auth import current_user
 from sfa.web.envelope import data, json_body, json_page, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, LISTING_CACHE, PUBSUB
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
 from sfa.web.openapi.components import TRACK, TRACK_CHANGES, TRACK_DETAIL
 from sfa.web.openapi.schema import STRING, obj, string
@@ -42,8 +42,14 @@ async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
     q = text_query(request, "q")
-    found, total = await store.list_tracks_json(request.app[DATABASE], user.id, q=q,
-                                                offset=(page - 1) * page_size, limit=page_size)
+    cache = request.app[LISTING_CACHE]
+    listing = cache.get(user.id, (q, page, page_size))
+    if listing is None:
+        generation = cache.generation()
+        listing = await store.list_tracks_json(request.app[DATABASE], user.id, q=q,
+                                               offset=(page - 1) * page_size, limit=page_size)
+        cache.put(user.id, (q, page, page_size), listing, generation)
+    found, total = listing
     return json_page(found, page=page, page_size=page_size, total_count=total)
 
 
