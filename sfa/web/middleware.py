@@ -3,9 +3,10 @@
 In order: the request id (on every log line written while the request runs), the rate limit (a refusal is a
 429 in the envelope), the handler, and the contract's envelope around whatever either raised
 (:func:`sfa.web.envelope.failure_response`). After a request that may have written, its user's remembered
-track listings are dropped before the answer leaves (:mod:`sfa.web.listing_cache`). One layer, not three: each layer costs a call and a coroutine per
-request, and for an unknown route aiohttp wraps the chain anew each time. The session middleware stays
-outside it, so a session changed by a handler whose error the envelope answers is still saved.
+track listings are dropped before the answer leaves (:mod:`sfa.web.listing_cache`). One layer, not three:
+each layer costs a call and a coroutine per request, and for an unknown route aiohttp wraps the chain anew
+each time. The session middleware stays outside it, so a session changed by a handler whose error the
+envelope answers is still saved.
 """
 
 from __future__ import annotations
