@@ -2,14 +2,16 @@
 its whole output searched for each secret. The filter itself is checked on the formats it must catch."""
 
 import asyncio
+import logging
 import re
 import signal
 import socket
+import sys
 
 import aiohttp
 import pytest
 
-from sfa.log import filter_secrets
+from sfa.log import FORMAT, SecretFilteringFormatter, filter_secrets
 from tests.conftest import free_port
 from tests.pages import meta
 from tests.processes import launch, read_until
@@ -116,3 +118,31 @@ def test_skipping_patterns_a_line_cannot_match_filters_as_running_them_all(line)
     for _, pattern, replacement in _CREDENTIALS:
         expected = pattern.sub(replacement, expected)
     assert filter_secrets(line) == _NAMED_VALUE.sub(rf"\1{FILTERED}", expected)
+
+
+@pytest.mark.parametrize("message, args", [
+    ('%s "%s %s HTTP/%d.%d" %d %d %.6fs', ("127.0.0.1", "GET", "/api/tracks?token=sfa_abcdefghijklmnopqrst", 1, 1,
+                                           200, 7000, 0.0012)),
+    ("plain words, no arguments", ()),
+    ("ünïcödé %s", ("Authorization: Bearer abc.def",)),
+    ("a mapping %(x)s", ({"x": "secret=hunter2"},)),
+])
+def test_the_usual_record_is_written_as_format_and_the_filter_would_write_it(message, args):
+    """The formatter's quick path for records without traceback: the same line as logging's own formatting
+    of FORMAT, filtered, for records in one second and the next."""
+    quick, plain = SecretFilteringFormatter(FORMAT), logging.Formatter(FORMAT)
+    for created in (1_700_000_000.0015, 1_700_000_000.9999, 1_700_000_001.25):
+        record = logging.getLogRecordFactory()("aiohttp.access", logging.INFO, __file__, 1, message, args, None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert quick.format(record) == filter_secrets(plain.format(record))
+
+
+def test_a_record_with_a_traceback_goes_the_long_way():
+    formatter = SecretFilteringFormatter(FORMAT)
+    try:
+        raise ValueError("password=hunter2")
+    except ValueError:
+        record = logging.getLogRecordFactory()("sfa", logging.ERROR, __file__, 1, "failed %s", ("token=abc",),
+                                               sys.exc_info())
+    line = formatter.format(record)
+    assert "Traceback" in line and "hunter2" not in line and "abc" not in line

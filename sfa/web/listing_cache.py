@@ -26,10 +26,12 @@ CHANGED = "changed"
 MAX_PAGES = 10_000
 MAX_CHANGED_USERS = 100_000
 
-Page = tuple[bytes, int]
+Page = bytes
 
 
 class ListingCache:
+    """Pages of a listing (the response bodies) by user and by what was asked."""
+
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
         self._clock = clock

@@ -145,8 +145,8 @@ async def test_nothing_is_served_while_news_may_be_missed(client, database, make
     assert await titles(client, account.headers) == ["Missed"]
 
 
-def page(n: int) -> tuple[bytes, int]:
-    return (b"[" + str(n).encode() + b"]", n)
+def page(n: int) -> bytes:
+    return b"[" + str(n).encode() + b"]"
 
 
 def listening_cache(ttl_s: float, clock=None) -> ListingCache:
