@@ -108,13 +108,14 @@ def started_with(app: web.Application, service: S) -> S:
 
 
 async def hearing_news_of_changes(app: web.Application) -> AsyncIterator[None]:
-    """While the app runs, the token cache hears every process's news of changed credentials, and the listing
-    cache news of changed tracks and whether the PubSub hears such news at all."""
-    pubsub, listings = app[PUBSUB], app[LISTING_CACHE]
-    subscriptions = [pubsub.subscribe(CREDENTIALS_TOPIC, app[TOKEN_CACHE].on_broadcast),
-                     pubsub.subscribe(TRACKS_TOPIC, listings.on_broadcast),
-                     pubsub.subscribe(NEWS_TOPIC, listings.on_broadcast)]
-    listings.hear(pubsub.listening)
+    """While the app runs, the token cache hears every process's news of changed credentials, the listing
+    cache news of changed tracks, and both whether the PubSub hears such news at all."""
+    pubsub, tokens, listings = app[PUBSUB], app[TOKEN_CACHE], app[LISTING_CACHE]
+    subscriptions = [pubsub.subscribe(CREDENTIALS_TOPIC, tokens.on_broadcast),
+                     pubsub.subscribe(TRACKS_TOPIC, listings.on_broadcast)]
+    for cache in (tokens, listings):
+        subscriptions.append(pubsub.subscribe(NEWS_TOPIC, cache.on_broadcast))
+        cache.hear(pubsub.listening)
     yield
     for subscription in subscriptions:
         subscription.cancel()

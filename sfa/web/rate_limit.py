@@ -208,9 +208,13 @@ class RateLimiter:
     async def hit(self, counted: Sequence[tuple[Pipeline, str]]) -> Decision:
         """Count one hit of ``subject`` in each pipeline; the first refusal, else the tightest decision."""
         now = self.clock()
-        if len(counted) == 1:  # every request but the heavy ones: no gather to build and wait on
+        if len(counted) == 1:  # every request but the heavy ones: no gather, and a leased place without a wait
             pipeline, subject = counted[0]
-            return pipeline.decide(await self._count(pipeline, subject, now))
+            key, reset_at = pipeline.key(subject), pipeline.reset_at(now)
+            count = self.counter.leased(key, reset_at)
+            if count is None:
+                count = await self.counter.hit(key, reset_at, pipeline.rate.limit)
+            return pipeline.decide(count)
         counts = await asyncio.gather(*(self._count(pipeline, subject, now) for pipeline, subject in counted))
         decisions = [pipeline.decide(count) for (pipeline, _), count in zip(counted, counts, strict=True)]
         denied = [d for d in decisions if not d.allowed]
