@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import web
+from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from sfa.accounts.signing import derive_key, load_secret_key
@@ -63,7 +64,7 @@ def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
 def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -> web.Application:
     """The app; without ``pubsub`` it runs one of its own, started and stopped with the app."""
     secret_key = load_secret_key(config.secret_key, config.var_dir)
-    app = web.Application(middlewares=[request_middleware(session_storage(secret_key))])
+    app = web.Application(middlewares=[session_middleware(session_storage(secret_key)), request_middleware])
     app[CONFIG] = config
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
