@@ -128,19 +128,21 @@ class TurnHandler(logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record) + self.terminator
+            self._waiting.append(self.format(record) + self.terminator)
+            loop = _running_loop()
+            if loop is None:
+                self._write_waiting()
+            elif self._flushing_in is not loop:  # none asked yet, or of a loop that may have closed since
+                self._flushing_in = loop
+                loop.call_soon(self._end_of_turn, record)
         except Exception:
             self.handleError(record)
-            return
-        self._waiting.append(line)
+
+    def _end_of_turn(self, first: logging.LogRecord) -> None:
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop in this thread
-            self._write_waiting()
-            return
-        if self._flushing_in is not loop:  # none asked yet, or of a loop that may have closed since
-            self._flushing_in = loop
-            loop.call_soon(self.flush)
+            self.flush()
+        except Exception:
+            self.handleError(first)
 
     def flush(self) -> None:
         with self.lock:
@@ -152,6 +154,13 @@ class TurnHandler(logging.StreamHandler):
             text, self._waiting = "".join(self._waiting), []
             self.stream.write(text)
         super().flush()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def configure(level: str) -> None:

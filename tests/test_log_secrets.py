@@ -215,3 +215,13 @@ def test_lines_outlive_a_loop_that_closed_before_writing_them_and_flush_writes_w
         return stream.getvalue()
 
     assert asyncio.run(log_and_flush()).endswith("no loop\nflushed\n")
+
+
+async def test_a_stream_that_fails_is_reported_as_logging_reports_it_and_logging_goes_on(capsys):
+    stream = io.StringIO()
+    logger, _ = turn_logger(stream)
+    stream.close()
+    logger.warning("in a turn")
+    await asyncio.sleep(0)
+    await asyncio.to_thread(logger.warning, "from a thread")
+    assert capsys.readouterr().err.count("--- Logging error ---") == 2
