@@ -5,7 +5,9 @@
 // out in one block, so that no two alive at the same time overlap. Later sessions of the key give the n-th
 // allocation its planned place when its size is the planned one and no allocation still alive there
 // overlaps it; anything else (a size off the plan, another thread's allocations, a tensor kept past its
-// planned life) comes from the wrapped allocator. One plan is kept: a session of another key records anew.
+// planned life) comes from the wrapped allocator. One plan is kept: a session of another key records anew,
+// and so does the next session after one that departed from the plan. Releasing the plan gives its block
+// back and keeps its layout, for the next session of its key.
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
@@ -68,6 +70,7 @@ std::mutex mutex;
 c10::Allocator* wrapped = nullptr;
 c10::DeleterFnPtr wrapped_free = nullptr;
 std::unique_ptr<Plan> current;
+std::unique_ptr<Plan> resting;                                           // the layout of a released plan
 std::vector<std::unique_ptr<Plan>> draining;                             // dropped, still in use
 std::unordered_map<void*, std::pair<Recording*, size_t>> recorded;       // recordings' allocations alive
 
@@ -112,6 +115,15 @@ void raw_free(void* data) {
     }
   }
   wrapped_free(data);
+}
+
+// Map the plan's block (in huge pages where the system allows); false if there is no memory for it.
+bool map_block(Plan& plan) {
+  void* block = mmap(nullptr, plan.bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (block == MAP_FAILED) return false;
+  madvise(block, plan.bytes, MADV_HUGEPAGE);
+  plan.block = block;
+  return true;
 }
 
 // Offsets for the allocations freed within the recording: largest first, each at the lowest offset clear
@@ -221,12 +233,14 @@ void sfa_arena_begin(uint64_t key) {
   session.active = true;
   session.diverged = false;
   session.next = 0;
+  if (!current && resting && resting->key == key && map_block(*resting)) current = std::move(resting);
   if (current && current->key == key) {
     session.plan = current.get();
     ++current->sessions;
     return;
   }
   drop_current();
+  resting.reset();
   session.plan = nullptr;
   session.recording = std::make_unique<Recording>();
   session.recording->key = key;
@@ -241,6 +255,7 @@ uint64_t sfa_arena_end() {
     session.plan = nullptr;
     --plan->sessions;
     uint64_t bytes = plan->bytes;
+    if (session.diverged && plan == current.get()) drop_current();
     collect(plan);
     return bytes;
   }
@@ -251,22 +266,24 @@ uint64_t sfa_arena_end() {
   auto plan = std::make_unique<Plan>();
   plan->key = recording->key;
   plan->offsets.assign(recording->sizes.size(), kUnplanned);
-  size_t bytes = aligned(pack(*recording, plan->offsets), kHugePage);
-  if (bytes == 0) return 0;
-  void* block = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (block == MAP_FAILED) return 0;
-  madvise(block, bytes, MADV_HUGEPAGE);
+  plan->bytes = aligned(pack(*recording, plan->offsets), kHugePage);
+  if (plan->bytes == 0 || !map_block(*plan)) return 0;
   plan->sizes = std::move(recording->sizes);
-  plan->block = block;
-  plan->bytes = bytes;
   drop_current();
   current = std::move(plan);
-  return bytes;
+  return current->bytes;
 }
 
-// Drop the plan: its block goes back to the system once nothing allocated from it is alive.
+// Release the plan: its block goes back to the system once nothing allocated from it is alive; its layout
+// is kept for the next session of its key.
 void sfa_arena_release() {
   std::lock_guard<std::mutex> lock(mutex);
+  if (!current) return;
+  resting = std::make_unique<Plan>();
+  resting->key = current->key;
+  resting->sizes = current->sizes;
+  resting->offsets = current->offsets;
+  resting->bytes = current->bytes;
   drop_current();
 }
 

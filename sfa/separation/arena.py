@@ -10,7 +10,8 @@ out in one block, at offsets where no two allocations alive at once overlap (lar
 free offset: within a few percent of the live set). Each later run of the key hands the n-th allocation
 its planned place, without a fault, the block staying mapped between runs. A run that departs from the
 plan (another size, a tensor kept longer) takes the rest from the usual allocator, so a plan can cost
-speed, never correctness.
+speed, never correctness; after a departure the next run records anew. :func:`release` gives the block
+back between jobs and keeps the layout for the next run of its key.
 
 The allocator is a small C++ library (``arena.cpp``) wrapping PyTorch's CPU allocator, compiled on first
 use against the installed torch (a few seconds; the library is kept under :func:`cache_dir`). Without a
@@ -106,7 +107,8 @@ def planned(key: Hashable) -> Iterator[None]:
 
 
 def release() -> None:
-    """Give the plan's block back (once nothing allocated from it is alive); the next run records anew."""
+    """Give the plan's block back (once nothing allocated from it is alive); the next run of its key maps
+    a fresh one, laid out as before."""
     if _installed is not None:
         _installed.sfa_arena_release()
 

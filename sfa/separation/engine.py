@@ -279,11 +279,13 @@ class Engine:
             self._streaming += 1
         try:
             for index in range(total):
-                while submitted < min(total, index + self.runner.max_batch):
-                    in_flight.append(self._submit(bag, mix, level, plan, submitted, job))
-                    submitted += 1
                 if cancelled():
                     raise Cancelled(f"cancelled after {index} of {total} chunks")
+                # This chunk and a batch's worth after it: the runner has the next batch while the job
+                # joins and writes this one.
+                while submitted < min(total, index + 1 + self.runner.max_batch):
+                    in_flight.append(self._submit(bag, mix, level, plan, submitted, job))
+                    submitted += 1
                 span = joined.add(index, in_flight.popleft().result())
                 progress(index + 1, total)
                 yield span

@@ -53,52 +53,66 @@ def test_a_replayed_run_reuses_the_block_laid_out_by_the_first():
     assert arena.held_bytes() == held
 
 
+def keeping(x: torch.Tensor, keep: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """:func:`steps`, its first temporary kept in ``keep`` when given, past the life the plan gave it."""
+    first = x + 1
+    if keep is not None:
+        keep.append(first)
+    second = first * 2
+    del first
+    third = second + 1  # planned where the first was
+    return third.sum()
+
+
 def test_a_tensor_kept_past_its_planned_life_is_never_overwritten():
     x = torch.rand(FLOATS)
-
-    def run(keep: list[torch.Tensor] | None = None) -> torch.Tensor:
-        first = x + 1
-        if keep is not None:
-            keep.append(first)
-        second = first * 2
-        del first
-        third = second + 1  # planned where the first was
-        return third.sum()
-
-    expected = run()
+    expected = keeping(x)
     with arena.planned("keep"):
-        run()
+        keeping(x)
     kept: list[torch.Tensor] = []
     with arena.planned("keep"):
-        kept_run = run(kept)
+        kept_run = keeping(x, kept)
     with arena.planned("keep"):
-        again = run()
+        again = keeping(x)
     assert torch.equal(kept[0], x + 1)
     assert torch.equal(kept_run, expected) and torch.equal(again, expected)
 
 
-def test_a_run_departing_from_the_plan_computes_the_same():
+def test_a_run_departing_from_the_plan_computes_the_same_and_the_next_records_anew():
     with arena.planned("sizes"):
         steps(torch.rand(FLOATS))
+    held = arena.held_bytes()
     x = torch.rand(FLOATS // 2)
     expected, _, _ = steps(x)
     with arena.planned("sizes"):
         departed, _, _ = steps(x)
     assert torch.equal(departed, expected)
+    with arena.planned("sizes"):
+        steps(x)
+    with arena.planned("sizes"):
+        replayed, where_first, where_third = steps(x)
+    assert torch.equal(replayed, expected)
+    assert where_third == where_first
+    assert arena.held_bytes() < held
 
 
-def test_a_released_block_goes_back_once_nothing_in_it_is_alive():
+def test_a_released_block_goes_back_once_nothing_in_it_is_alive_and_its_layout_stays():
     x = torch.rand(FLOATS)
+    expected = keeping(x)
     with arena.planned("release"):
-        steps(x)
+        keeping(x)
     held = arena.held_bytes()
+    kept: list[torch.Tensor] = []
     with arena.planned("release"):
-        alive = x + 1
-        steps(x)
+        keeping(x, kept)
     arena.release()
-    assert arena.held_bytes() == held  # ``alive`` holds its place
-    del alive
+    assert arena.held_bytes() == held  # the kept tensor holds its place
+    kept.clear()
     assert arena.held_bytes() == 0
+    with arena.planned("release"):
+        assert arena.held_bytes() == held  # replaying at once, in a fresh block (a recording has none yet)
+        replayed = keeping(x)
+    assert torch.equal(replayed, expected)
 
 
 def test_the_cpu_engine_plans_its_forwards_to_the_same_output_and_gives_the_block_back_after_a_track(tmp_path):
