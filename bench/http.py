@@ -2,13 +2,16 @@
 bare aiohttp handler returning the same JSON, with the same client on the same machine. Target: at least
 40% of the bare handler's requests per second.
 
-Three processes: the SFA server (``make_app`` served as in production: guarded connections, the filtered
-access log at the default level, every middleware; ``SFA_RATE_API`` lifted so the limiter counts but never
-refuses), the bare server (one handler returning the body SFA answered, read once before the run), and the
-load client (:data:`CONNECTIONS` keep-alive connections, each sending its next request when the previous
-answer is in, written on raw sockets so the client spends little of the CPUs the servers need). The two
-servers take turns, :data:`ROUNDS` times :data:`ROUND_S` seconds each, so load from elsewhere on a shared host
-falls on both alike. Also measured on SFA, for where the time goes: an authenticated 404 and ``/health``.
+Four processes: the SFA server (``make_app`` served as in production: guarded connections, the filtered access
+log at the default level, every middleware; ``SFA_RATE_API`` lifted so the limiter counts, far from the limit
+by leases, but never refuses), a second one with the listing cache off, the bare server (one handler returning
+the body SFA answered, read once before the run), and the load client (:data:`CONNECTIONS` keep-alive
+connections, each sending its next request when the previous answer is in, written on raw sockets so the
+client spends little of the CPUs the servers need). The two servers take turns, :data:`ROUNDS` times
+:data:`ROUND_S` seconds each, so load from elsewhere on a shared host falls on both alike. Also measured on
+SFA, for where the time goes: the page with the listing cache off (``SFA_LISTING_CACHE_S=0``: a query each
+time, as when the user's tracks change between reads), and on the first server an authenticated 404 and
+``/health``.
 Beside the rates: the server's CPU time per request, and that of the PostgreSQL backends serving SFA's
 database (their share of the same CPUs), which do not depend on how a shared host divided its CPUs.
 
@@ -190,9 +193,11 @@ async def main() -> None:
         await database.close()
         env = {**os.environ, "DATABASE_URL": url, "SFA_RATE_API": "1000000000/60",
                "SFA_VAR_DIR": os.environ.get("SFA_VAR_DIR", "/tmp/sfa-bench-var")}
-        sfa_port, bare_port = free_port(), free_port()
+        sfa_port, bare_port, uncached_port = free_port(), free_port(), free_port()
         sfa = await Child.start("http", "serve-sfa", str(sfa_port), env=env)
         assert await sfa.line() == "ready"
+        uncached = await Child.start("http", "serve-sfa", str(uncached_port), env=env | {"SFA_LISTING_CACHE_S": "0"})
+        assert await uncached.line() == "ready"
         request = urllib.request.Request(f"http://127.0.0.1:{sfa_port}/api/tracks",
                                          headers={"Authorization": f"Bearer {token}"})
         body = await asyncio.to_thread(lambda: urllib.request.urlopen(request).read())
@@ -218,14 +223,16 @@ async def main() -> None:
                           f"p99 {result['p99_ms']:6.2f} ms  server CPU {result['cpu_us']:5.0f} us/request  "
                           f"PostgreSQL CPU {result['pg_us']:4.0f} us/request", flush=True)
             extra = {}
-            for label, path, with_token in (("authenticated 404", "/api/nothing-here", True),
-                                            ("/health", "/health", False)):
-                extra[label] = await measured(client, sfa, {"port": sfa_port, "path": path,
-                                                            "token": token if with_token else None,
-                                                            "seconds": ROUND_S}, database_name(url))
+            for label, server, port, path, with_token in (
+                    ("GET /api/tracks, no listing cache (a query each)", uncached, uncached_port, "/api/tracks", True),
+                    ("authenticated 404", sfa, sfa_port, "/api/nothing-here", True),
+                    ("/health", sfa, sfa_port, "/health", False)):
+                extra[label] = await measured(client, server, {"port": port, "path": path,
+                                                               "token": token if with_token else None,
+                                                               "seconds": ROUND_S}, database_name(url))
             report(runs, extra)
         finally:
-            for child in (client, bare, sfa):
+            for child in (client, bare, sfa, uncached):
                 await child.stop()
 
 

@@ -242,6 +242,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("token_cache_s", "SFA_TOKEN_CACHE_S", "10", _seconds, "a number of seconds >= 0",
             "how long a web process remembers an API token's user; revoking the token or suspending or changing "
             "the user forgets it at once on every node, this bounds a node that missed the news; 0: never"),
+    Setting("listing_cache_s", "SFA_LISTING_CACHE_S", "60", _seconds, "a number of seconds >= 0",
+            "how long a web process remembers a page of a user's track listing; any change to the user's tracks "
+            "forgets it at once on every node, this bounds only an idle entry; 0: never"),
     Setting("allowed_origins", "SFA_ALLOWED_ORIGINS", "", _origins,
             "* or a comma-separated list of origins such as https://app.example.com",
             "origins besides the server's own whose pages may open `/socket` connections; unset: same origin only"),
@@ -386,6 +389,7 @@ class Config:
     rate_browser: RateLimit
     socket_token_ttl_s: int
     token_cache_s: float
+    listing_cache_s: float
     allowed_origins: frozenset[str]
     socket_idle_timeout_s: float
     socket_outbox_max: int

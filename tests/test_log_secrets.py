@@ -2,14 +2,17 @@
 its whole output searched for each secret. The filter itself is checked on the formats it must catch."""
 
 import asyncio
+import io
+import logging
 import re
 import signal
 import socket
+import sys
 
 import aiohttp
 import pytest
 
-from sfa.log import filter_secrets
+from sfa.log import FORMAT, SecretFilteringFormatter, TurnHandler, filter_secrets
 from tests.conftest import free_port
 from tests.pages import meta
 from tests.processes import launch, read_until
@@ -116,3 +119,99 @@ def test_skipping_patterns_a_line_cannot_match_filters_as_running_them_all(line)
     for _, pattern, replacement in _CREDENTIALS:
         expected = pattern.sub(replacement, expected)
     assert filter_secrets(line) == _NAMED_VALUE.sub(rf"\1{FILTERED}", expected)
+
+
+@pytest.mark.parametrize("message, args", [
+    ('%s "%s %s HTTP/%d.%d" %d %d %.6fs', ("127.0.0.1", "GET", "/api/tracks?token=sfa_abcdefghijklmnopqrst", 1, 1,
+                                           200, 7000, 0.0012)),
+    ("plain words, no arguments", ()),
+    ("ünïcödé %s", ("Authorization: Bearer abc.def",)),
+    ("a mapping %(x)s", ({"x": "secret=hunter2"},)),
+])
+def test_the_usual_record_is_written_as_format_and_the_filter_would_write_it(message, args):
+    """The formatter's quick path for records without traceback: the same line as logging's own formatting
+    of FORMAT, filtered, for records in one second and the next."""
+    quick, plain = SecretFilteringFormatter(FORMAT), logging.Formatter(FORMAT)
+    for created in (1_700_000_000.0015, 1_700_000_000.9999, 1_700_000_001.25):
+        record = logging.getLogRecordFactory()("aiohttp.access", logging.INFO, __file__, 1, message, args, None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        assert quick.format(record) == filter_secrets(plain.format(record))
+
+
+def test_a_record_with_a_traceback_goes_the_long_way():
+    formatter = SecretFilteringFormatter(FORMAT)
+    try:
+        raise ValueError("password=hunter2")
+    except ValueError:
+        record = logging.getLogRecordFactory()("sfa", logging.ERROR, __file__, 1, "failed %s", ("token=abc",),
+                                               sys.exc_info())
+    line = formatter.format(record)
+    assert "Traceback" in line and "hunter2" not in line and "abc" not in line
+
+
+class CountedWrites(io.StringIO):
+    """A text stream that counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def turn_logger(stream: io.StringIO) -> tuple[logging.Logger, TurnHandler]:
+    handler = TurnHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.Logger("turns")
+    logger.addHandler(handler)
+    return logger, handler
+
+
+async def test_the_lines_of_one_turn_of_the_loop_are_written_in_one_write_when_it_ends():
+    stream = CountedWrites()
+    logger, _ = turn_logger(stream)
+    for n in range(5):
+        logger.warning("line %d", n)
+    assert stream.getvalue() == ""
+    await asyncio.sleep(0)
+    assert (stream.getvalue(), stream.writes) == ("line 0\nline 1\nline 2\nline 3\nline 4\n", 1)
+
+    logger.warning("waiting")
+    await asyncio.to_thread(logger.warning, "from a thread")
+    assert stream.getvalue().endswith("line 4\nwaiting\nfrom a thread\n")
+
+
+def test_lines_outlive_a_loop_that_closed_before_writing_them_and_flush_writes_what_waits():
+    stream = CountedWrites()
+    logger, handler = turn_logger(stream)
+
+    async def log(message: str) -> None:
+        logger.warning(message)
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(log("first"))
+    first.close()
+    assert stream.getvalue() == "first\n"  # the loop ran its last callbacks before it stopped
+
+    async def log_and_stop(message: str) -> None:
+        logger.warning(message)
+        raise SystemExit
+
+    second = asyncio.new_event_loop()
+    with pytest.raises(SystemExit):
+        second.run_until_complete(log_and_stop("second"))
+    second.close()
+    asyncio.run(log("third"))
+    assert stream.getvalue() == "first\nsecond\nthird\n"
+
+    logger.warning("no loop")
+    assert stream.getvalue().endswith("third\nno loop\n")
+
+    async def log_and_flush() -> str:
+        logger.warning("flushed")
+        handler.flush()
+        return stream.getvalue()
+
+    assert asyncio.run(log_and_flush()).endswith("no loop\nflushed\n")

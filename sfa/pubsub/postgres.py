@@ -28,6 +28,11 @@ CHANNEL = "sfa_pubsub"
 MAX_NOTIFY_BYTES = 7999
 PAYLOAD_RETENTION_S = 600.0
 RECONNECT_MAX_S = 5.0
+# The listener's own news, delivered in this process only: whether broadcasts from elsewhere are being heard.
+# A cache kept fresh by broadcasts serves nothing while they may be missed.
+NEWS_TOPIC = "pubsub"
+LISTENING = "listening"
+NOT_LISTENING = "not_listening"
 
 pubsub_payloads = Table("pubsub_payloads")
 
@@ -73,7 +78,8 @@ class PostgresListener:
     """The LISTEN side: one dedicated connection, re-established with back-off when it drops.
 
     Notifications are decoded in arrival order by one consumer task, so a stored body that must first be
-    read does not let later broadcasts overtake it. Broadcasts sent while the connection is down are lost.
+    read does not let later broadcasts overtake it. Broadcasts sent while the connection is down are lost;
+    subscribers of :data:`NEWS_TOPIC` hear when it goes down and when it is back.
     """
 
     def __init__(self, database: Database, origin: str, deliver: Callable[[Broadcast], None]) -> None:
@@ -107,10 +113,16 @@ class PostgresListener:
         conn.add_termination_listener(self._on_lost)
         await conn.add_listener(CHANNEL, self._on_notify)
         self._conn = conn
+        self._deliver(Broadcast(NEWS_TOPIC, LISTENING, {}))
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
 
     def _on_lost(self, conn: asyncpg.Connection) -> None:
         if not self._stopping:
             log.warning("pubsub: lost the LISTEN connection; reconnecting")
+            self._deliver(Broadcast(NEWS_TOPIC, NOT_LISTENING, {}))
             self._spawn(self._reconnect())
 
     async def _reconnect(self) -> None:

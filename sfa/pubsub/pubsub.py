@@ -31,6 +31,12 @@ class PubSub:
     async def stop(self) -> None:
         await self._listener.stop()
 
+    @property
+    def listening(self) -> bool:
+        """Whether broadcasts from other processes are being heard (news of changes is on
+        :data:`sfa.pubsub.postgres.NEWS_TOPIC`)."""
+        return self._listener.listening
+
     def subscribe(self, topic: str, subscriber: Subscriber, fastlane: Fastlane | None = None) -> Subscription:
         """Call ``subscriber`` with each broadcast on ``topic``, or, given a ``fastlane``, only with those it
         intercepts, writing the others' frames straight to the fastlane."""

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import web
-from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from sfa.accounts.signing import derive_key, load_secret_key
@@ -15,6 +14,7 @@ from sfa.db.database import Database
 from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
+from sfa.pubsub.postgres import NEWS_TOPIC
 from sfa.tracks.decoders import DecoderPool
 from sfa.web import assets, exports, health, live, phoenix, views
 from sfa.web.api import (
@@ -33,7 +33,19 @@ from sfa.web.api import (
 )
 from sfa.web.auth import SESSION_COOKIE, authenticate_socket
 from sfa.web.channels import add_channels
-from sfa.web.keys import CONFIG, DATABASE, DECODERS, LLM, PUBSUB, SOCKET_TOKEN_KEY, SPOTIFY, TOKEN_CACHE
+from sfa.web.keys import (
+    CONFIG,
+    DATABASE,
+    DECODERS,
+    LISTING_CACHE,
+    LLM,
+    PUBSUB,
+    SOCKET_TOKEN_KEY,
+    SPOTIFY,
+    TOKEN_CACHE,
+)
+from sfa.web.listing_cache import TOPIC as TRACKS_TOPIC
+from sfa.web.listing_cache import ListingCache
 from sfa.web.middleware import add_response_headers, request_middleware
 from sfa.web.pages import accounts, spotify_auth
 from sfa.web.rate_limit import setup_rate_limits
@@ -51,13 +63,14 @@ def session_storage(secret_key: bytes) -> EncryptedCookieStorage:
 def make_app(config: Config, database: Database, pubsub: PubSub | None = None) -> web.Application:
     """The app; without ``pubsub`` it runs one of its own, started and stopped with the app."""
     secret_key = load_secret_key(config.secret_key, config.var_dir)
-    app = web.Application(middlewares=[session_middleware(session_storage(secret_key)), request_middleware])
+    app = web.Application(middlewares=[request_middleware(session_storage(secret_key))])
     app[CONFIG] = config
     app[DATABASE] = database
     app[PUBSUB] = pubsub if pubsub is not None else app_owned_pubsub(app, database)
     app[SOCKET_TOKEN_KEY] = derive_key(secret_key, "socket token")
     app[TOKEN_CACHE] = TokenCache(config.token_cache_s)
-    app.cleanup_ctx.append(forgetting_changed_credentials)
+    app[LISTING_CACHE] = ListingCache(config.listing_cache_s)
+    app.cleanup_ctx.append(hearing_news_of_changes)
     app[SPOTIFY] = started_with(app, SpotifyService(config, database, secret_key))
     app[DECODERS] = DecoderPool(workers=config.upload_decoders, timeout_s=config.upload_decode_timeout_s)
     app[LLM] = Providers.from_config(config)
@@ -94,11 +107,18 @@ def started_with(app: web.Application, service: S) -> S:
     return service
 
 
-async def forgetting_changed_credentials(app: web.Application) -> AsyncIterator[None]:
-    """The token cache hears every process's news of changed credentials while the app runs."""
-    subscription = app[PUBSUB].subscribe(CREDENTIALS_TOPIC, app[TOKEN_CACHE].on_broadcast)
+async def hearing_news_of_changes(app: web.Application) -> AsyncIterator[None]:
+    """While the app runs, the token cache hears every process's news of changed credentials, the listing
+    cache news of changed tracks, and both whether the PubSub hears such news at all."""
+    pubsub, tokens, listings = app[PUBSUB], app[TOKEN_CACHE], app[LISTING_CACHE]
+    subscriptions = [pubsub.subscribe(CREDENTIALS_TOPIC, tokens.on_broadcast),
+                     pubsub.subscribe(TRACKS_TOPIC, listings.on_broadcast)]
+    for cache in (tokens, listings):
+        subscriptions.append(pubsub.subscribe(NEWS_TOPIC, cache.on_broadcast))
+        cache.hear(pubsub.listening)
     yield
-    subscription.cancel()
+    for subscription in subscriptions:
+        subscription.cancel()
 
 
 async def close_providers(app: web.Application) -> None:

@@ -39,12 +39,17 @@ def data(payload: Any, *, status: int = 200, meta: dict | None = None) -> web.Re
     return web.json_response(body, status=status, dumps=dumps)
 
 
-def json_page(payload: bytes, *, page: int, page_size: int, total_count: int) -> web.Response:
-    """:func:`data` with :func:`page_meta` for a page already written as JSON (as :func:`dumps` would write it)."""
+def page_json(payload: bytes, *, page: int, page_size: int, total_count: int) -> bytes:
+    """The body :func:`data` with :func:`page_meta` writes, for a page already written as JSON (as :func:`dumps`
+    would write it)."""
     # The meta holds only integers under plain names: written here as dumps would, without its encoder.
     meta = ",".join(f'"{name}":{value}' for name, value in page_meta(page, page_size, total_count).items())
-    return web.Response(body=b'{"data":' + payload + f',"meta":{{{meta}}}}}'.encode(), content_type="application/json",
-                        charset="utf-8")
+    return b'{"data":' + payload + f',"meta":{{{meta}}}}}'.encode()
+
+
+def json_bytes(body: bytes) -> web.Response:
+    """A response of JSON already written."""
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def page_meta(page: int, page_size: int, total_count: int) -> dict[str, int]:

@@ -11,6 +11,7 @@ from sfa.integrations.llm import Providers
 from sfa.integrations.spotify import SpotifyService
 from sfa.pubsub import PubSub
 from sfa.tracks.decoders import DecoderPool
+from sfa.web.listing_cache import ListingCache
 from sfa.web.token_cache import TokenCache
 
 if TYPE_CHECKING:
@@ -25,5 +26,6 @@ SPOTIFY = web.AppKey("spotify", SpotifyService)
 DECODERS = web.AppKey("decoders", DecoderPool)
 LLM = web.AppKey("llm_providers", Providers)
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
+LISTING_CACHE = web.AppKey("listing_cache", ListingCache)
 # Typed by annotation only: importing the endpoint here would make a cycle through the phoenix package.
 PHOENIX: "web.AppKey[PhoenixEndpoint]" = web.AppKey("phoenix")

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from sfa.config import RateLimit
 from sfa.web import make_app
-from sfa.web.rate_limit import RateLimiter
+from sfa.web.rate_limit import LEASE_ROOM, RateLimiter
 from tests.serving import AppServer
 
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -123,3 +123,66 @@ async def test_ended_windows_are_swept(config, database):
 
     assert await limiter.sweep() >= 1
     assert await database.pool.fetchval("SELECT count(*) FROM rate_limit_windows WHERE key LIKE '%sweep-test'") == 0
+
+
+@pytest.fixture
+async def counted_statements(database):
+    """How many statements write ``rate_limit_windows``, as PostgreSQL counts them (a statement trigger)."""
+    async with database.pool.acquire() as conn:
+        await conn.execute("""
+            CREATE TABLE rate_limit_statements (n bigint NOT NULL);
+            INSERT INTO rate_limit_statements VALUES (0);
+            CREATE FUNCTION count_rate_limit_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN UPDATE rate_limit_statements SET n = n + 1; RETURN NULL; END $$;
+            CREATE TRIGGER count_rate_limit_statements AFTER INSERT ON rate_limit_windows
+                FOR EACH STATEMENT EXECUTE FUNCTION count_rate_limit_statement();
+        """)
+    yield lambda: database.pool.fetchval("SELECT n FROM rate_limit_statements")
+    async with database.pool.acquire() as conn:
+        await conn.execute("""
+            DROP TRIGGER count_rate_limit_statements ON rate_limit_windows;
+            DROP FUNCTION count_rate_limit_statement();
+            DROP TABLE rate_limit_statements;
+        """)
+
+
+async def hit_by_clients(limiter: RateLimiter, subject: str, clients: int, hits: int) -> int:
+    """``clients`` clients each hitting ``hits`` times, one hit after another: how many were allowed."""
+    async def client() -> int:
+        return sum([(await limiter.hit([(limiter.api, subject)])).allowed for _ in range(hits)])
+
+    return sum(await asyncio.gather(*(client() for _ in range(clients))))
+
+
+async def test_far_from_its_limit_a_key_is_counted_ahead(config, database, counted_statements):
+    """32 clients on two nodes hit a limit of 100,000 one hit after another: leases count most hits without a
+    statement. The same clients on a limit under LEASE_ROOM: every hit in a statement, exactly the limit."""
+    now = [1000.0]
+    nodes = [RateLimiter(config.replace(rate_api=RateLimit(100_000, 60)), database, clock=lambda: now[0])
+             for _ in range(2)]
+    allowed = sum(await asyncio.gather(*(hit_by_clients(node, "user:lease-test", 16, 400) for node in nodes)))
+    leased = await counted_statements()
+    exact_nodes = [RateLimiter(config.replace(rate_api=RateLimit(LEASE_ROOM - 1, 60)), database,
+                               clock=lambda: now[0]) for _ in range(2)]
+    exact_allowed = sum(await asyncio.gather(*(hit_by_clients(node, "user:exact-test", 16, 150)
+                                               for node in exact_nodes)))
+    exact = await counted_statements() - leased
+
+    assert allowed == 12_800
+    assert exact_allowed == LEASE_ROOM - 1
+    assert await database.pool.fetchval(
+        "SELECT hits FROM rate_limit_windows WHERE key = 'api_auth:user:exact-test'") == 4800
+    assert leased / 12_800 < exact / 4800 / 10, (leased, exact)
+
+
+async def test_leases_never_pass_the_limit(config, database):
+    """Two nodes' clients hit a limit of 20,000 22,400 times: never more than the limit passes, and leases
+    left unused refuse at most a 64th of the limit per node early."""
+    now = [1000.0]
+    nodes = [RateLimiter(config.replace(rate_api=RateLimit(20_000, 60)), database, clock=lambda: now[0])
+             for _ in range(2)]
+    allowed = sum(await asyncio.gather(*(hit_by_clients(node, "user:limit-test", 16, 700) for node in nodes)))
+
+    assert 20_000 - 2 * 20_000 // 64 <= allowed <= 20_000
+    assert await database.pool.fetchval(
+        "SELECT hits FROM rate_limit_windows WHERE key = 'api_auth:user:limit-test'") >= 22_400

@@ -13,6 +13,8 @@ from aiohttp.test_utils import TestClient
 from sfa.accounts import User
 from sfa.config import Config
 from sfa.db import Database
+from sfa.pubsub import Broadcast
+from sfa.pubsub.postgres import LISTENING, NEWS_TOPIC, NOT_LISTENING
 from sfa.web import make_app
 from sfa.web.token_cache import TokenCache
 from tests.pages import log_in, submit
@@ -80,6 +82,7 @@ def user(user_id: int) -> User:
 def test_entries_expire_and_a_lookup_older_than_the_news_is_not_remembered():
     now = [0.0]
     cache = TokenCache(10, clock=lambda: now[0])
+    cache.hear(True)
     cache.put(b"a", user(1), cache.generation())
     assert cache.get(b"a") == user(1)
     now[0] = 10.0
@@ -96,7 +99,24 @@ def test_entries_expire_and_a_lookup_older_than_the_news_is_not_remembered():
     assert TokenCache(0).get(b"c") is None
 
 
+def test_nothing_is_served_or_remembered_while_news_may_be_missed():
+    cache = TokenCache(10)
+    cache.put(b"a", user(1), cache.generation())
+    assert cache.get(b"a") is None
+    cache.on_broadcast(Broadcast(NEWS_TOPIC, LISTENING, {}))
+    cache.put(b"a", user(1), cache.generation())
+    assert cache.get(b"a") == user(1)
+    before_gap = cache.generation()
+    cache.on_broadcast(Broadcast(NEWS_TOPIC, NOT_LISTENING, {}))
+    assert cache.get(b"a") is None
+    cache.on_broadcast(Broadcast(NEWS_TOPIC, LISTENING, {}))
+    assert cache.get(b"a") is None
+    cache.put(b"b", user(2), before_gap)
+    assert cache.get(b"b") is None
+
+
 def test_zero_seconds_remembers_nothing():
     cache = TokenCache(0)
+    cache.hear(True)
     cache.put(b"a", user(1), cache.generation())
     assert cache.get(b"a") is None

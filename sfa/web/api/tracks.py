@@ -11,9 +11,9 @@ from sfa.tracks import files, store
 from sfa.tracks.metadata import changes_or_errors
 from sfa.tracks.upload import MAX_TEXT_FIELD, BadUpload, TooLarge, receive, save_track
 from sfa.web.auth import current_user
-from sfa.web.envelope import data, json_body, json_page, pagination, path_id, text_query
+from sfa.web.envelope import data, json_body, json_bytes, page_json, pagination, path_id, text_query
 from sfa.web.errors import APIError, BadRequest, NotFound, ValidationFailed
-from sfa.web.keys import CONFIG, DATABASE, DECODERS, PUBSUB
+from sfa.web.keys import CONFIG, DATABASE, DECODERS, LISTING_CACHE, PUBSUB
 from sfa.web.openapi import PAGINATION, Param, data_reply, no_content, operation, page_reply, track_links
 from sfa.web.openapi.components import TRACK, TRACK_CHANGES, TRACK_DETAIL
 from sfa.web.openapi.schema import STRING, obj, string
@@ -42,9 +42,15 @@ async def index(request: web.Request) -> web.Response:
     user = await current_user(request)
     page, page_size = pagination(request)
     q = text_query(request, "q")
-    found, total = await store.list_tracks_json(request.app[DATABASE], user.id, q=q,
-                                                offset=(page - 1) * page_size, limit=page_size)
-    return json_page(found, page=page, page_size=page_size, total_count=total)
+    cache = request.app[LISTING_CACHE]
+    body = cache.get(user.id, (q, page, page_size))
+    if body is None:
+        generation = cache.generation()
+        found, total = await store.list_tracks_json(request.app[DATABASE], user.id, q=q,
+                                                    offset=(page - 1) * page_size, limit=page_size)
+        body = page_json(found, page=page, page_size=page_size, total_count=total)
+        cache.put(user.id, (q, page, page_size), body, generation)
+    return json_bytes(body)
 
 
 @routes.post("/api/tracks")
