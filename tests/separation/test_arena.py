@@ -3,6 +3,8 @@ still in use, and the block goes back when released."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +15,9 @@ from sfa.separation.engine import Engine, Settings
 from sfa.separation.pipeline import Track, separate_track
 from sfa.separation.registry import FOUR_STEMS
 from tests.separation.nets import bag, htdemucs_44k
+
+pytestmark = pytest.mark.skipif(shutil.which(os.environ.get("CXX", "c++")) is None,
+                                reason="no C++ compiler to build the planned allocator")
 
 SIZE = 8 << 20  # bytes of each temporary; the scalars wrapped as tensors add a few bytes to the plan
 FLOATS = SIZE // 4
