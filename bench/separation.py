@@ -16,8 +16,11 @@ worker's path in both weightings; prints each one's SDR against the whole-track 
 buys), and the worker's chunks one at a time (what batching alone buys).
 
 ``--same-allocator`` gives demucs' process the settings the worker's makes (``sfa.separation.engine.tune_process``:
-the allocator, huge pages, the attention kernel), so what remains of the difference is the path's own. Each
-run's CPU time (user, system) is printed beside its wall time: on a shared host it says where time went.
+the allocator, huge pages, the attention kernel), so what remains of the difference is the path's own; the
+worker's memory plan for its CPU forwards (``sfa.separation.arena``) is part of its path. The plan's library
+is built once per machine and torch version (a few seconds, cached), when the engine starts, before the
+clock; each job's first chunk records the plan inside the timed run. Each run's CPU time (user, system) is
+printed beside its wall time: on a shared host it says where time went.
 
 The model is the registry's ``--model`` when its weights are in the torch hub cache (``TORCH_HOME``), else
 its architecture at full size with random weights (HTDemucs in the published ``htdemucs`` configuration,

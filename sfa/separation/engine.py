@@ -10,6 +10,7 @@ first out when a new one would pass the memory budget (or when the device runs o
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import queue
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from sfa.separation import chunking
+from sfa.separation import arena, chunking
 from sfa.separation.models import Bag, load
 from sfa.separation.registry import MODELS
 
@@ -125,11 +126,13 @@ class RunnerStats:
 
 
 class BatchRunner:
-    """One thread, the only one touching the device: runs waiting chunks in batches of up to ``max_batch``."""
+    """One thread, the only one touching the device: runs waiting chunks in batches of up to ``max_batch``.
+    On the CPU each batch's forward runs under its shape's memory plan (:mod:`arena`), when one can be built."""
 
     def __init__(self, cache: ModelCache, max_batch: int) -> None:
         self.cache = cache
         self.max_batch = max_batch
+        self.planned = cache.device.type == "cpu" and arena.install()
         self.stats = RunnerStats()
         self._queue: queue.SimpleQueue[ChunkWork] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="separation-batches", daemon=True)
@@ -185,8 +188,12 @@ class BatchRunner:
 
     def _forward(self, first: ChunkWork, batch: torch.Tensor) -> torch.Tensor:
         device, bag = self.cache.device, first.bag
+        # Keyed by what the networks are given: a last, shorter chunk is trimmed from the same forward.
+        key = (bag.name, tuple(batch.shape), first.widths)
+        plan = arena.planned(key) if self.planned else contextlib.nullcontext()
         try:
-            return bag(batch.to(device), first.size, first.widths).cpu()
+            with plan:
+                return bag(batch.to(device), first.size, first.widths).cpu()
         except torch.OutOfMemoryError:
             if not self.cache.shed(keep=bag.name) and len(batch) == 1:
                 raise
@@ -215,14 +222,16 @@ def tune_process() -> bool:
     glibc's default threshold adapts upwards as large blocks are freed, so after the first chunk the
     model's intermediate tensors (up to 32 MiB each) come from the heap, whose freed holes are kept and
     fragment: the resident size grows to about twice what a chunk keeps alive at once (measured on
-    HTDemucs, ``bench.separation``). A fixed threshold returns each freed activation to the system at once.
+    HTDemucs, ``bench.separation``). A fixed threshold returns each freed block to the system at once.
 
     Time: fresh mappings are paid in page faults, and a 7.8 s chunk of HTDemucs allocates about 7 GB over
     its forward (0.4 GB of it alive at once): 1.9 million faults of 4 KiB, 3 s of system time per chunk on
-    one thread, more than demucs' whole chunk costs in glibc's default heap. Large blocks in huge pages
-    fault 2 MiB at a time: a fifth of the faults and a third of the system time, at the same peak. PyTorch
-    aligns and advises them so (``THP_MEM_ALLOC_ENABLE``) when the variable is set at the process' first
-    tensor, which ``sfa.separation`` does on import, before torch is.
+    one thread, more than demucs' whole chunk costs in glibc's default heap. So the CPU's forwards run under
+    a memory plan (:mod:`arena`, installed by the engine): after a shape's first chunk its tensors reuse one
+    block, without faults. The threshold still bounds that first chunk and everything outside forwards,
+    and large blocks there come in huge pages (2 MiB a fault: a fifth of the faults, a third of the system
+    time): PyTorch aligns and advises them so (``THP_MEM_ALLOC_ENABLE``) when the variable is set at the
+    process' first tensor, which ``sfa.separation`` does on import, before torch is.
 
     Attention: ``nn.MultiheadAttention``'s fast path (self-attention in eval mode) materialises every
     head's attention matrix; without it the layer calls ``scaled_dot_product_attention``, a blocked flash
@@ -244,6 +253,8 @@ class Engine:
         self.device = torch.device(device if device.startswith("cuda") and torch.cuda.is_available() else "cpu")
         self.cache = ModelCache(self.device, budget_bytes, hub)
         self.runner = BatchRunner(self.cache, max_batch)
+        self._streaming = 0
+        self._streaming_lock = threading.Lock()
 
     def plan(self, bag: Bag, samples: int, settings: Settings) -> chunking.Plan:
         # demucs' own expression for the segment's samples, so both cut the same chunks.
@@ -258,24 +269,33 @@ class Engine:
         """``mix`` (``(channels, samples)`` at the model's rate, normalised by ``level`` chunk by chunk) → its output in
         consecutive spans (``(stems, channels, span)``) as each becomes final; see :mod:`chunking` for the
         chunks and how they are joined. Keeps a batch's worth of chunks submitted ahead of the one it waits
-        for; between two chunks it reports progress and checks ``cancelled``."""
+        for; between two chunks it reports progress and checks ``cancelled``. When the last job streaming
+        ends, the memory plan of the CPU's forwards is given back (an idle worker holds no activations)."""
         plan = self.plan(bag, mix.shape[-1], settings)
         joined = chunking.OverlapAdd(plan, len(bag.stems), mix.shape[0])
         total, submitted = len(plan.starts), 0
         in_flight: deque[Future] = deque()
+        with self._streaming_lock:
+            self._streaming += 1
         try:
             for index in range(total):
-                while submitted < min(total, index + self.runner.max_batch):
-                    in_flight.append(self._submit(bag, mix, level, plan, submitted, job))
-                    submitted += 1
                 if cancelled():
                     raise Cancelled(f"cancelled after {index} of {total} chunks")
+                # This chunk and a batch's worth after it: the runner has the next batch while the job
+                # joins and writes this one.
+                while submitted < min(total, index + 1 + self.runner.max_batch):
+                    in_flight.append(self._submit(bag, mix, level, plan, submitted, job))
+                    submitted += 1
                 span = joined.add(index, in_flight.popleft().result())
                 progress(index + 1, total)
                 yield span
         finally:
             for future in in_flight:
                 future.cancel()
+            with self._streaming_lock:
+                self._streaming -= 1
+                if not self._streaming and self.runner.planned:
+                    arena.release()
 
     def separate(self, bag: Bag, mix: torch.Tensor, settings: Settings, *, job: int,
                  progress: Callable[[int, int], None] = lambda done, total: None,

@@ -42,5 +42,8 @@ def test_stems_written_span_by_span_equal_the_joined_output(engine, tmp_path):
     written = write_stems(separate_track(engine, model, track, Settings(3.0, 0.25), job=2), model.stems, RATE, 2,
                           tmp_path, "stems", subtype="FLOAT")
 
+    # Equal up to rounding: which chunks share a batch depends on timing, and a batch's size moves the
+    # convolutions' last bits.
     for stem, expected in zip(written, joined, strict=True):
-        assert np.array_equal(soundfile.read(tmp_path / stem["path"], dtype="float32")[0], expected.T.numpy())
+        np.testing.assert_allclose(soundfile.read(tmp_path / stem["path"], dtype="float32")[0], expected.T.numpy(),
+                                   rtol=0, atol=1e-6)
