@@ -15,10 +15,8 @@ from sfa.db import Database
 from sfa.pubsub import Broadcast
 from sfa.pubsub.postgres import LISTENING, NEWS_TOPIC, NOT_LISTENING
 from sfa.tracks.store import create_track
-from sfa.web import make_app
 from sfa.web.keys import PUBSUB
 from sfa.web.listing_cache import ListingCache
-from tests.serving import AppServer
 
 NEWS_WITHIN_S = 3.0
 
@@ -26,14 +24,6 @@ NEWS_WITHIN_S = 3.0
 @pytest.fixture
 def config(config: Config) -> Config:
     return config.replace(listing_cache_s=300, rate_api=RateLimit(100_000, 60))
-
-
-@pytest.fixture
-async def other_node(config, database_url):
-    database = await Database(database_url, max_size=2).connect()
-    async with TestClient(AppServer(make_app(config, database))) as test_client:
-        yield test_client
-    await database.close()
 
 
 async def titles(client: TestClient, headers: dict[str, str], query: str = "") -> list[str]:

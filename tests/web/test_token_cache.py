@@ -12,13 +12,10 @@ from aiohttp.test_utils import TestClient
 
 from sfa.accounts import User
 from sfa.config import Config
-from sfa.db import Database
 from sfa.pubsub import Broadcast
 from sfa.pubsub.postgres import LISTENING, NEWS_TOPIC, NOT_LISTENING
-from sfa.web import make_app
 from sfa.web.token_cache import TokenCache
 from tests.pages import log_in, submit
-from tests.serving import AppServer
 
 NEWS_WITHIN_S = 3.0
 
@@ -26,14 +23,6 @@ NEWS_WITHIN_S = 3.0
 @pytest.fixture
 def config(config: Config) -> Config:
     return config.replace(token_cache_s=300)
-
-
-@pytest.fixture
-async def other_node(config, database_url):
-    database = await Database(database_url, max_size=2).connect()
-    async with TestClient(AppServer(make_app(config, database))) as test_client:
-        yield test_client
-    await database.close()
 
 
 async def eventually(client: TestClient, path: str, headers: dict[str, str], status: int) -> None:
