@@ -14,61 +14,26 @@ speed, never correctness; after a departure the next run records anew. :func:`re
 back between jobs and keeps the layout for the next run of its key.
 
 The allocator is a small C++ library (``arena.cpp``) wrapping PyTorch's CPU allocator, compiled on first
-use against the installed torch (a few seconds; the library is kept under :func:`cache_dir`). Without a
-C++ compiler :func:`install` returns False and :func:`planned` runs its block unplanned.
+use against the installed torch (a few seconds, kept: :mod:`native`). Without a C++ compiler
+:func:`install` returns False and :func:`planned` runs its block unplanned.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import logging
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
 from collections.abc import Hashable, Iterator
 from pathlib import Path
 
-import torch
-from torch.utils import cpp_extension
+from sfa.separation import native
 
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("arena.cpp")
 _installed: ctypes.CDLL | None = None
 _lock = threading.Lock()
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sfa" / "arena"
-
-
-def _build() -> Path:
-    """The library for this source and this torch, compiled unless a build of them is cached."""
-    source = SOURCE.read_bytes()
-    tag = hashlib.sha256(source + torch.__version__.encode()).hexdigest()[:16]
-    library = cache_dir() / f"arena-{tag}.so"
-    if library.exists():
-        return library
-    compiler = os.environ.get("CXX", "c++")
-    if shutil.which(compiler) is None:
-        raise OSError(f"no C++ compiler ({compiler}) to build {SOURCE.name}")
-    library.parent.mkdir(parents=True, exist_ok=True)
-    abi = int(torch.compiled_with_cxx11_abi())
-    with tempfile.TemporaryDirectory(dir=library.parent) as scratch:
-        built = Path(scratch) / library.name
-        command = [compiler, "-O2", "-std=c++17", "-shared", "-fPIC", f"-D_GLIBCXX_USE_CXX11_ABI={abi}",
-                   *(f"-I{path}" for path in cpp_extension.include_paths()), str(SOURCE), "-o", str(built),
-                   *(f"-L{path}" for path in cpp_extension.library_paths()), "-lc10",
-                   *(f"-Wl,-rpath,{path}" for path in cpp_extension.library_paths())]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise OSError(f"building {SOURCE.name} failed: {done.stderr[-2000:]}")
-        built.replace(library)  # atomic: processes building at once each install a whole library
-    return library
 
 
 def install() -> bool:
@@ -78,7 +43,7 @@ def install() -> bool:
     with _lock:
         if _installed is None:
             try:
-                library = ctypes.CDLL(str(_build()))
+                library = ctypes.CDLL(str(native.build(SOURCE)))
             except OSError as exc:
                 log.warning("planned CPU memory unavailable, allocating as usual: %s", exc)
                 return False

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from sfa.separation import arena, chunking
+from sfa.separation import arena, chunking, dconv
 from sfa.separation.models import Bag, load
 from sfa.separation.registry import MODELS
 
@@ -53,11 +53,15 @@ class ModelCache:
             return self.put(load(MODELS[name], self.hub))
 
     def put(self, bag: Bag) -> Bag:
-        """Keep ``bag`` warm under its name (a model built here, e.g. with random weights in a test)."""
+        """Keep ``bag`` warm under its name (a model built here, e.g. with random weights in a test). On
+        the CPU its DConv branches run fused (:mod:`dconv`)."""
         with self._lock:
             while self._bags and self.resident_bytes + bag.nbytes > self.budget_bytes:
                 self._evict_oldest()
             self._bags[bag.name] = bag.to(self.device)
+            if self.device.type == "cpu":
+                for network in bag.networks:
+                    dconv.fuse(network)
             return bag
 
     def shed(self, keep: str) -> bool:
