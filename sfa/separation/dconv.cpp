@@ -2,9 +2,9 @@
 //
 //   y = x + scale * GLU(GroupNorm(conv_k1(GELU(GroupNorm(conv_dilated(x))))))
 //
-// x is (rows, channels, time) with time contiguous, or (batch, channels, rows, time) (the frequency branch's
-// layout: each frequency row is a separate sequence). Each row is one group-norm instance over its channels
-// and time. Work is split into (row, time tile) items:
+// x is (rows, channels, time), time contiguous (the frequency branch's rows are its frequencies, each a
+// sequence of its own). Each row is one group-norm instance over its channels and time. Work is split into
+// (row, time tile) items:
 //   1. the dilated convolution of each tile into `hidden` ((rows, hidden, time), an eighth of x), with its
 //      sum and sum of squares per tile;
 //   2. the first norm and GELU in place on `hidden`, then the 1x1 convolution of each tile, kept only for
@@ -129,12 +129,12 @@ struct Layer {
   double eps1, eps2;
 };
 
-// Rows of a (batch, channels, rows per batch, time) tensor: where row n's channel 0 starts.
+// Rows of a (rows, channels, time) tensor, time contiguous: where row n's channel 0 starts.
 struct Rows {
   float* data;
-  int64_t per_batch, batch_stride, row_stride, channel_stride;
+  int64_t row_stride, channel_stride;
 
-  float* row(int64_t n) const { return data + (n / per_batch) * batch_stride + (n % per_batch) * row_stride; }
+  float* row(int64_t n) const { return data + n * row_stride; }
 };
 
 struct Stats {
@@ -172,12 +172,13 @@ void layer(const Layer& L, const Rows& x, const Rows& y, int64_t rows, int64_t t
       const int64_t n = item / tiles, t0 = item % tiles * width, span = std::min(width, time - t0);
       const float* in = x.row(n);
       const int64_t from = t0 - L.padding;  // the zero-padded input's first sample for this tile
+      const int64_t length = span + reach;
+      const int64_t lo = std::clamp<int64_t>(-from, 0, length), hi = std::clamp<int64_t>(time - from, lo, length);
       for (int64_t c = 0; c < C; ++c) {
         float* p = padded.data() + c * (width + reach);
-        for (int64_t t = 0; t < span + reach; ++t) {
-          const int64_t s = from + t;
-          p[t] = s >= 0 && s < time ? in[c * x.channel_stride + s] : 0.0f;
-        }
+        std::fill(p, p + lo, 0.0f);
+        std::copy(in + c * x.channel_stride + from + lo, in + c * x.channel_stride + from + hi, p + lo);
+        std::fill(p + hi, p + length, 0.0f);
       }
       float* h = hidden + n * H * time + t0;
       project_all(L.w1, L.b1, 0, H, C, L.taps, padded.data(), width + reach, L.dilation, span, h, time);
@@ -253,26 +254,23 @@ void layer(const Layer& L, const Rows& x, const Rows& y, int64_t rows, int64_t t
   });
 }
 
-Rows rows_of(const at::Tensor& t) {
-  // (rows, channels, time) or (batch, channels, rows per batch, time)
-  if (t.dim() == 3) return {t.data_ptr<float>(), 1, t.stride(0), 0, t.stride(1)};
-  return {t.data_ptr<float>(), t.size(2), t.stride(0), t.stride(2), t.stride(1)};
-}
+Rows rows_of(const at::Tensor& t) { return {t.data_ptr<float>(), t.stride(0), t.stride(1)}; }
 
 at::Tensor dconv_layer(const at::Tensor& input, const at::Tensor& w1, const at::Tensor& b1, int64_t dilation,
                        int64_t padding, const at::Tensor& n1w, const at::Tensor& n1b, double eps1,
                        const at::Tensor& w2, const at::Tensor& b2, const at::Tensor& n2w, const at::Tensor& n2b,
                        double eps2, const at::Tensor& scale) {
   TORCH_CHECK(input.device().is_cpu() && input.scalar_type() == at::kFloat, "dconv_layer: float32 on the CPU");
-  TORCH_CHECK(input.dim() == 3 || input.dim() == 4, "dconv_layer: (rows, channels, time) or (batch, channels, "
-              "rows, time)");
+  TORCH_CHECK(input.dim() == 3, "dconv_layer: (rows, channels, time)");
   const at::Tensor x = input.stride(-1) == 1 ? input : input.contiguous();
   const int64_t C = x.size(1), H = w1.size(0), taps = w1.size(2), time = x.size(-1);
   TORCH_CHECK(w1.size(1) == C && w2.size(0) == 2 * C && w2.size(1) == H && scale.numel() == C,
               "dconv_layer: weights of another shape");
   TORCH_CHECK(2 * padding == dilation * (taps - 1), "dconv_layer: only 'same' padding");
-  const int64_t rows = x.dim() == 3 ? x.size(0) : x.size(0) * x.size(2);
-  at::Tensor y = at::empty(x.sizes(), x.options());
+  const int64_t rows = x.size(0);
+  // Channel-major, so that demucs' view of the rows as (batch, frequency, channels, time), permuted to
+  // (batch, channels, frequency, time), is contiguous for the convolution that follows (one batch item).
+  at::Tensor y = at::empty({C, rows, time}, x.options()).permute({1, 0, 2});
   const at::Tensor p[] = {w1.contiguous(), b1.contiguous(), n1w.contiguous(), n1b.contiguous(), w2.contiguous(),
                           b2.contiguous(), n2w.contiguous(), n2b.contiguous(), scale.contiguous()};
   const Layer L{p[0].data_ptr<float>(), p[1].data_ptr<float>(), p[2].data_ptr<float>(), p[3].data_ptr<float>(),

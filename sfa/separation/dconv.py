@@ -67,14 +67,16 @@ def _fusable(layer: nn.Module) -> bool:
 
 
 class FusedDConv(nn.Module):
-    """A DConv (``x = x + layer(x)`` for each layer) whose layers run as :mod:`dconv`'s kernel."""
+    """A DConv (``x = x + layer(x)`` for each layer) whose layers run as :mod:`dconv`'s kernel where it
+    applies (and the kernel could be built)."""
 
     def __init__(self, layers: nn.ModuleList) -> None:
         super().__init__()
         self.layers = layers
+        self.kernel = available()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_grad_enabled():
+        if not self.kernel or x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_grad_enabled():
             for layer in self.layers:
                 x = x + layer(x)
             return x
