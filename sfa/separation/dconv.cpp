@@ -1,17 +1,17 @@
-// One layer of demucs' DConv residual branch in three passes over its input (dconv.py says why).
+// demucs' DConv residual branch, every layer in three steps over its input (dconv.py says why). A layer:
 //
-//   y = x + scale * GLU(GroupNorm(conv_k1(GELU(GroupNorm(conv_dilated(x))))))
+//   x = x + scale * GLU(GroupNorm(conv_k1(GELU(GroupNorm(conv_dilated(x))))))
 //
 // x is (rows, channels, time), time contiguous (the frequency branch's rows are its frequencies, each a
-// sequence of its own). Each row is one group-norm instance over its channels and time. Work is split into
-// (row, time tile) items:
-//   1. the dilated convolution of each tile into `hidden` ((rows, hidden, time), an eighth of x), with its
-//      sum and sum of squares per tile;
-//   2. the first norm and GELU in place on `hidden`, then the 1x1 convolution of each tile, kept only for
-//      its sum and sum of squares;
+// sequence of its own). Each row is one group-norm instance over its channels and time. The steps, on a
+// stretch of a row:
+//   1. the dilated convolution into `hidden` (an eighth of the channels), with its sum and sum of squares;
+//   2. the first norm and GELU in place on `hidden`, then the 1x1 convolution, kept only for its sum and
+//      sum of squares;
 //   3. the 1x1 convolution again, the second norm, GLU, the scale and the residual, written once.
-// Per-tile sums are added per row in a fixed order (double precision), so the result does not depend on
-// how many threads ran.
+// Short rows go whole through every layer in one thread (by_rows); long ones are cut into tiles, each step
+// over all of them before the next (by_tiles). Either way a row's sums are added in a fixed order, so the
+// result does not depend on how many threads ran.
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
 #define CPU_CAPABILITY_AVX512
@@ -141,149 +141,215 @@ struct Stats {
   float mean, rstd;
 };
 
-std::vector<Stats> reduce(const std::vector<Moments>& tiles, int64_t rows, int64_t per_row, double count, double eps) {
-  std::vector<Stats> stats(rows);
-  for (int64_t n = 0; n < rows; ++n) {
-    Moments total;
-    for (int64_t i = 0; i < per_row; ++i) {
-      total.sum += tiles[n * per_row + i].sum;
-      total.squares += tiles[n * per_row + i].squares;
-    }
-    const double mean = total.sum / count;
-    const double variance = std::max(total.squares / count - mean * mean, 0.0);
-    stats[n] = {static_cast<float>(mean), static_cast<float>(1.0 / std::sqrt(variance + eps))};
-  }
-  return stats;
+Stats stats(Moments total, double count, double eps) {
+  const double mean = total.sum / count;
+  const double variance = std::max(total.squares / count - mean * mean, 0.0);
+  return {static_cast<float>(mean), static_cast<float>(1.0 / std::sqrt(variance + eps))};
 }
 
-void layer(const Layer& L, const Rows& x, const Rows& y, int64_t rows, int64_t time) {
-  const int64_t C = L.channels, H = L.hidden, tiles = (time + kTile - 1) / kTile;
-  const int64_t width = (time + tiles - 1) / tiles;
-  const int64_t reach = L.dilation * (L.taps - 1);
+// Per-thread buffers of the three steps, grown as needed and kept.
+struct Scratch {
+  std::vector<float> padded, block, hidden, rows[2];
+
+  static Scratch& mine() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+};
+
+// Step 1 on samples [t0, t0 + span) of a row (channels `stride` apart): the dilated convolution into h
+// (hidden channels `h_stride` apart); its moments.
+Moments convolve(const Layer& L, const float* in, int64_t stride, int64_t time, int64_t t0, int64_t span, float* h,
+                 int64_t h_stride, Scratch& scratch) {
+  const int64_t C = L.channels, reach = L.dilation * (L.taps - 1), length = span + reach;
+  const int64_t from = t0 - L.padding;  // the zero-padded input's first sample for this tile
+  const int64_t lo = std::clamp<int64_t>(-from, 0, length), hi = std::clamp<int64_t>(time - from, lo, length);
+  scratch.padded.resize(C * length);
+  for (int64_t c = 0; c < C; ++c) {
+    float* p = scratch.padded.data() + c * length;
+    std::fill(p, p + lo, 0.0f);
+    std::copy(in + c * stride + from + lo, in + c * stride + from + hi, p + lo);
+    std::fill(p + hi, p + length, 0.0f);
+  }
+  project_all(L.w1, L.b1, 0, L.hidden, C, L.taps, scratch.padded.data(), length, L.dilation, span, h, h_stride);
+  Moments m;
+  for (int64_t j = 0; j < L.hidden; ++j) {
+    const Moments part = moments(h + j * h_stride, span);
+    m.sum += part.sum;
+    m.squares += part.squares;
+  }
+  return m;
+}
+
+// Step 2: the first norm and GELU on h in place; the moments of its 1x1 convolution.
+Moments activate(const Layer& L, Stats norm, float* h, int64_t h_stride, int64_t span, Scratch& scratch) {
+  for (int64_t j = 0; j < L.hidden; ++j) {
+    const float a = norm.rstd * L.n1w[j];
+    normalise(h + j * h_stride, span, a, L.n1b[j] - a * norm.mean);
+    gelu(h + j * h_stride, span);
+  }
+  scratch.block.resize(kBlock * span);
+  Moments m;
+  for (int64_t o = 0; o < 2 * L.channels; o += kBlock) {
+    const int64_t count = std::min<int64_t>(kBlock, 2 * L.channels - o);
+    project_all(L.w2, L.b2, o, count, L.hidden, 1, h, h_stride, 0, span, scratch.block.data(), span);
+    for (int64_t i = 0; i < count; ++i) {
+      const Moments part = moments(scratch.block.data() + i * span, span);
+      m.sum += part.sum;
+      m.squares += part.squares;
+    }
+  }
+  return m;
+}
+
+// Step 3: the 1x1 convolution again, the second norm, GLU, the scale and the residual, into out.
+void emit(const Layer& L, Stats norm, const float* h, int64_t h_stride, const float* in, int64_t in_stride,
+          float* out, int64_t out_stride, int64_t span, Scratch& scratch) {
+  const int64_t C = L.channels;
+  const Vec one(1.0f);
+  scratch.block.resize(2 * kBlock * span);
+  float* values = scratch.block.data();
+  float* keys = values + kBlock * span;
+  for (int64_t c = 0; c < C; c += kBlock) {
+    const int64_t count = std::min<int64_t>(kBlock, C - c);
+    project_all(L.w2, L.b2, c, count, L.hidden, 1, h, h_stride, 0, span, values, span);
+    project_all(L.w2, L.b2, C + c, count, L.hidden, 1, h, h_stride, 0, span, keys, span);
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t a = c + i, b = C + c + i;
+      const float sa = norm.rstd * L.n2w[a], sb = norm.rstd * L.n2w[b];
+      const Vec va(sa), ba(L.n2b[a] - sa * norm.mean), vb(sb), bb(L.n2b[b] - sb * norm.mean), scale(L.scale[a]);
+      const float* src = in + a * in_stride;
+      float* dst = out + a * out_stride;
+      for (int64_t t = 0; t < span; t += kLanes) {
+        const int64_t k = std::min(kLanes, span - t);
+        const Vec value = at::vec::fmadd(Vec::loadu(values + i * span + t, k), va, ba);
+        const Vec gate = at::vec::fmadd(Vec::loadu(keys + i * span + t, k), vb, bb);
+        const Vec glu = value * (one / (one + gate.neg().exp()));
+        (Vec::loadu(src + t, k) + scale * glu).store(dst + t, k);
+      }
+    }
+  }
+}
+
+// Short rows (the frequency branch's): each thread takes whole rows through every layer, the row and its
+// intermediates staying in its cache; one read of x and one write of y.
+void by_rows(const std::vector<Layer>& layers, const Rows& x, const Rows& y, int64_t rows, int64_t time) {
+  const int64_t C = layers[0].channels, H = layers[0].hidden;
+  at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
+    Scratch& scratch = Scratch::mine();
+    scratch.hidden.resize(H * time);
+    for (auto& row : scratch.rows) row.resize(C * time);
+    for (int64_t n = begin; n < end; ++n) {
+      const float* in = x.row(n);
+      int64_t in_stride = x.channel_stride;
+      for (size_t l = 0; l < layers.size(); ++l) {
+        const Layer& L = layers[l];
+        const bool last = l + 1 == layers.size();
+        float* out = last ? y.row(n) : scratch.rows[l % 2].data();
+        const int64_t out_stride = last ? y.channel_stride : time;
+        float* h = scratch.hidden.data();
+        const Stats norm1 = stats(convolve(L, in, in_stride, time, 0, time, h, time, scratch), H * time, L.eps1);
+        const Stats norm2 = stats(activate(L, norm1, h, time, time, scratch), 2 * C * time, L.eps2);
+        emit(L, norm2, h, time, in, in_stride, out, out_stride, time, scratch);
+        in = out;
+        in_stride = out_stride;
+      }
+    }
+  });
+}
+
+// Long rows (the time branch's): one layer at a time, each step over (row, tile) items in parallel, per-tile
+// moments added per row in a fixed order (double precision) between steps; `hidden` is (rows, H, time).
+void by_tiles(const Layer& L, const Rows& x, const Rows& y, int64_t rows, int64_t time) {
+  const int64_t H = L.hidden, tiles = (time + kTile - 1) / kTile, width = (time + tiles - 1) / tiles;
   const int64_t items = rows * tiles;
   at::Tensor buffer = at::empty({rows, H, time}, at::TensorOptions().dtype(at::kFloat));
   float* const hidden = buffer.data_ptr<float>();
-  std::vector<Moments> first(items), second(items);
-
-  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> padded;
-    padded.resize(C * (width + reach));
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / tiles, t0 = item % tiles * width, span = std::min(width, time - t0);
-      const float* in = x.row(n);
-      const int64_t from = t0 - L.padding;  // the zero-padded input's first sample for this tile
-      const int64_t length = span + reach;
-      const int64_t lo = std::clamp<int64_t>(-from, 0, length), hi = std::clamp<int64_t>(time - from, lo, length);
-      for (int64_t c = 0; c < C; ++c) {
-        float* p = padded.data() + c * (width + reach);
-        std::fill(p, p + lo, 0.0f);
-        std::copy(in + c * x.channel_stride + from + lo, in + c * x.channel_stride + from + hi, p + lo);
-        std::fill(p + hi, p + length, 0.0f);
+  std::vector<Moments> moments_of(items);
+  std::vector<Stats> norm(rows);
+  auto each = [&](auto step) {
+    at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
+      Scratch& scratch = Scratch::mine();
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t n = item / tiles, t0 = item % tiles * width;
+        moments_of[item] = step(n, t0, std::min(width, time - t0), hidden + n * H * time + t0, scratch);
       }
-      float* h = hidden + n * H * time + t0;
-      project_all(L.w1, L.b1, 0, H, C, L.taps, padded.data(), width + reach, L.dilation, span, h, time);
-      Moments m;
-      for (int64_t j = 0; j < H; ++j) {
-        const Moments part = moments(h + j * time, span);
-        m.sum += part.sum;
-        m.squares += part.squares;
+    });
+  };
+  auto reduce = [&](double count, double eps) {
+    for (int64_t n = 0; n < rows; ++n) {
+      Moments total;
+      for (int64_t i = 0; i < tiles; ++i) {
+        total.sum += moments_of[n * tiles + i].sum;
+        total.squares += moments_of[n * tiles + i].squares;
       }
-      first[item] = m;
+      norm[n] = stats(total, count, eps);
     }
+  };
+  each([&](int64_t n, int64_t t0, int64_t span, float* h, Scratch& scratch) {
+    return convolve(L, x.row(n), x.channel_stride, time, t0, span, h, time, scratch);
   });
-  const std::vector<Stats> norm1 = reduce(first, rows, tiles, static_cast<double>(H * time), L.eps1);
-
-  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> block;
-    block.resize(kBlock * width);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / tiles, t0 = item % tiles * width, span = std::min(width, time - t0);
-      float* h = hidden + n * H * time + t0;
-      for (int64_t j = 0; j < H; ++j) {
-        const float a = norm1[n].rstd * L.n1w[j];
-        normalise(h + j * time, span, a, L.n1b[j] - a * norm1[n].mean);
-        gelu(h + j * time, span);
-      }
-      Moments m;
-      for (int64_t o = 0; o < 2 * C; o += kBlock) {
-        const int64_t count = std::min<int64_t>(kBlock, 2 * C - o);
-        project_all(L.w2, L.b2, o, count, H, 1, h, time, 0, span, block.data(), width);
-        for (int64_t i = 0; i < count; ++i) {
-          const Moments part = moments(block.data() + i * width, span);
-          m.sum += part.sum;
-          m.squares += part.squares;
-        }
-      }
-      second[item] = m;
-    }
+  reduce(static_cast<double>(H * time), L.eps1);
+  each([&](int64_t n, int64_t, int64_t span, float* h, Scratch& scratch) {
+    return activate(L, norm[n], h, time, span, scratch);
   });
-  const std::vector<Stats> norm2 = reduce(second, rows, tiles, static_cast<double>(2 * C * time), L.eps2);
-
-  at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> gates;
-    gates.resize(2 * kBlock * width);
-    const Vec one(1.0f);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / tiles, t0 = item % tiles * width, span = std::min(width, time - t0);
-      const float* h = hidden + n * H * time + t0;
-      const float* in = x.row(n) + t0;
-      float* out = y.row(n) + t0;
-      for (int64_t c = 0; c < C; c += kBlock) {
-        const int64_t count = std::min<int64_t>(kBlock, C - c);
-        float* values = gates.data();
-        float* keys = gates.data() + kBlock * width;
-        project_all(L.w2, L.b2, c, count, H, 1, h, time, 0, span, values, width);
-        project_all(L.w2, L.b2, C + c, count, H, 1, h, time, 0, span, keys, width);
-        for (int64_t i = 0; i < count; ++i) {
-          const int64_t a = c + i, b = C + c + i;
-          const float sa = norm2[n].rstd * L.n2w[a], sb = norm2[n].rstd * L.n2w[b];
-          const Vec va(sa), ba(L.n2b[a] - sa * norm2[n].mean), vb(sb), bb(L.n2b[b] - sb * norm2[n].mean);
-          const Vec scale(L.scale[a]);
-          const float* src = in + a * x.channel_stride;
-          float* dst = out + a * y.channel_stride;
-          for (int64_t t = 0; t < span; t += kLanes) {
-            const int64_t k = std::min(kLanes, span - t);
-            const Vec value = at::vec::fmadd(Vec::loadu(values + i * width + t, k), va, ba);
-            const Vec gate = at::vec::fmadd(Vec::loadu(keys + i * width + t, k), vb, bb);
-            const Vec glu = value * (one / (one + gate.neg().exp()));
-            (Vec::loadu(src + t, k) + scale * glu).store(dst + t, k);
-          }
-        }
-      }
-    }
+  reduce(static_cast<double>(2 * L.channels * time), L.eps2);
+  each([&](int64_t n, int64_t t0, int64_t span, float* h, Scratch& scratch) {
+    emit(L, norm[n], h, time, x.row(n) + t0, x.channel_stride, y.row(n) + t0, y.channel_stride, span, scratch);
+    return Moments{};
   });
 }
 
 Rows rows_of(const at::Tensor& t) { return {t.data_ptr<float>(), t.stride(0), t.stride(1)}; }
 
-at::Tensor dconv_layer(const at::Tensor& input, const at::Tensor& w1, const at::Tensor& b1, int64_t dilation,
-                       int64_t padding, const at::Tensor& n1w, const at::Tensor& n1b, double eps1,
-                       const at::Tensor& w2, const at::Tensor& b2, const at::Tensor& n2w, const at::Tensor& n2b,
-                       double eps2, const at::Tensor& scale) {
-  TORCH_CHECK(input.device().is_cpu() && input.scalar_type() == at::kFloat, "dconv_layer: float32 on the CPU");
-  TORCH_CHECK(input.dim() == 3, "dconv_layer: (rows, channels, time)");
+// Channel-major (rows, channels, time), so that demucs' view of the rows as (batch, frequency, channels,
+// time), permuted to (batch, channels, frequency, time), is contiguous for the convolution that follows.
+at::Tensor channel_major(int64_t rows, int64_t channels, int64_t time) {
+  return at::empty({channels, rows, time}, at::TensorOptions().dtype(at::kFloat)).permute({1, 0, 2});
+}
+
+at::Tensor dconv(const at::Tensor& input, at::TensorList parameters, at::IntArrayRef dilations, at::ArrayRef<double> eps) {
+  TORCH_CHECK(input.device().is_cpu() && input.scalar_type() == at::kFloat && input.dim() == 3,
+              "dconv: (rows, channels, time), float32 on the CPU");
+  const int64_t depth = static_cast<int64_t>(dilations.size());
+  TORCH_CHECK(depth > 0 && static_cast<int64_t>(parameters.size()) == 9 * depth &&
+              static_cast<int64_t>(eps.size()) == 2 * depth, "dconv: 9 parameters and 2 eps per layer");
   const at::Tensor x = input.stride(-1) == 1 ? input : input.contiguous();
-  const int64_t C = x.size(1), H = w1.size(0), taps = w1.size(2), time = x.size(-1);
-  TORCH_CHECK(w1.size(1) == C && w2.size(0) == 2 * C && w2.size(1) == H && scale.numel() == C,
-              "dconv_layer: weights of another shape");
-  TORCH_CHECK(2 * padding == dilation * (taps - 1), "dconv_layer: only 'same' padding");
-  const int64_t rows = x.size(0);
-  // Channel-major, so that demucs' view of the rows as (batch, frequency, channels, time), permuted to
-  // (batch, channels, frequency, time), is contiguous for the convolution that follows (one batch item).
-  at::Tensor y = at::empty({C, rows, time}, x.options()).permute({1, 0, 2});
-  const at::Tensor p[] = {w1.contiguous(), b1.contiguous(), n1w.contiguous(), n1b.contiguous(), w2.contiguous(),
-                          b2.contiguous(), n2w.contiguous(), n2b.contiguous(), scale.contiguous()};
-  const Layer L{p[0].data_ptr<float>(), p[1].data_ptr<float>(), p[2].data_ptr<float>(), p[3].data_ptr<float>(),
-                p[4].data_ptr<float>(), p[5].data_ptr<float>(), p[6].data_ptr<float>(), p[7].data_ptr<float>(),
-                p[8].data_ptr<float>(), C, H, taps, dilation, padding, eps1, eps2};
-  layer(L, rows_of(x), rows_of(y), rows, time);
+  const int64_t rows = x.size(0), C = x.size(1), time = x.size(2);
+  std::vector<at::Tensor> kept;
+  std::vector<Layer> layers;
+  for (int64_t l = 0; l < depth; ++l) {
+    const float* p[9];
+    for (int i = 0; i < 9; ++i) {
+      kept.push_back(parameters[9 * l + i].contiguous());
+      TORCH_CHECK(kept.back().scalar_type() == at::kFloat && kept.back().device().is_cpu(), "dconv: float32 weights");
+      p[i] = kept.back().data_ptr<float>();
+    }
+    const at::Tensor& w1 = kept[9 * l];
+    const at::Tensor& w2 = kept[9 * l + 4];
+    const int64_t H = w1.size(0), taps = w1.size(2);
+    TORCH_CHECK(w1.size(1) == C && w2.size(0) == 2 * C && w2.size(1) == H && kept[9 * l + 8].numel() == C &&
+                taps % 2 == 1, "dconv: weights of another shape");
+    layers.push_back({p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], C, H, taps, dilations[l],
+                      dilations[l] * (taps / 2), eps[2 * l], eps[2 * l + 1]});
+  }
+  at::Tensor y = channel_major(rows, C, time);
+  if (time <= kTile) {
+    by_rows(layers, rows_of(x), rows_of(y), rows, time);
+    return y;
+  }
+  at::Tensor current = x;
+  for (int64_t l = 0; l < depth; ++l) {
+    at::Tensor next = l + 1 == depth ? y : channel_major(rows, C, time);
+    by_tiles(layers[l], rows_of(current), rows_of(next), rows, time);
+    current = next;
+  }
   return y;
 }
 
 }  // namespace
 
 TORCH_LIBRARY(sfa, m) {
-  m.def("dconv_layer(Tensor x, Tensor w1, Tensor b1, int dilation, int padding, Tensor n1w, Tensor n1b, "
-        "float eps1, Tensor w2, Tensor b2, Tensor n2w, Tensor n2b, float eps2, Tensor scale) -> Tensor");
-  m.impl("dconv_layer", c10::DispatchKey::CPU, TORCH_FN(dconv_layer));
+  m.def("dconv(Tensor x, Tensor[] parameters, int[] dilations, float[] eps) -> Tensor");
+  m.impl("dconv", c10::DispatchKey::CPU, TORCH_FN(dconv));
 }

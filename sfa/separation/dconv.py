@@ -80,11 +80,13 @@ class FusedDConv(nn.Module):
             for layer in self.layers:
                 x = x + layer(x)
             return x
+        parameters, dilations, eps = [], [], []
         for down, norm1, _, up, norm2, _, scale in self.layers:
-            x = torch.ops.sfa.dconv_layer(x, down.weight, down.bias, down.dilation[0], down.padding[0], norm1.weight,
-                                          norm1.bias, norm1.eps, up.weight, up.bias, norm2.weight, norm2.bias,
-                                          norm2.eps, scale.scale)
-        return x
+            parameters += [down.weight, down.bias, norm1.weight, norm1.bias, up.weight, up.bias, norm2.weight,
+                           norm2.bias, scale.scale]
+            dilations.append(down.dilation[0])
+            eps += [norm1.eps, norm2.eps]
+        return torch.ops.sfa.dconv(x, parameters, dilations, eps)
 
 
 def fuse(network: nn.Module) -> int:
