@@ -20,8 +20,9 @@ def engine_for(ctx: JobContext) -> Engine:
     """The worker's engine, started by its first separation job. Batches fill a GPU; on the CPU a batch of
     chunks runs no faster than its chunks one by one and holds several times the memory
     (``bench.separation``), so chunks go one at a time there, each chunk's tensors in one block planned by
-    the first (:mod:`sfa.separation.arena`). The worker process is set up to give other freed memory back,
-    in huge pages, with flash attention (:func:`tune_process`)."""
+    the first (:mod:`sfa.separation.arena`), the models' DConv branches fused (:mod:`sfa.separation.dconv`).
+    The worker process is set up to give other freed memory back, in huge pages, with flash attention
+    (:func:`tune_process`)."""
     args = ctx.job.args
     if ENGINE not in ctx.state:
         tune_process()
