@@ -150,11 +150,13 @@ async def status_command(config: Config, args: argparse.Namespace) -> int:
 async def models_command(config: Config, args: argparse.Namespace) -> int:
     """Each separation model's files under the torch hub cache, their hashes and (``--check``) a smoke
     separation; exit code 1 when a model that is present fails."""
-    from sfa.separation.check import check_models
+    from sfa.separation.check import check_models, native_parts
     from sfa.separation.registry import MODELS, hub_dir
 
     hub = hub_dir()
     step("hub", f"{hub} (TORCH_HOME/hub)")
+    if args.check:
+        step("cpu kernels", native_parts())
     failed = []
     for model in check_models(MODELS, hub, separate=args.check):
         verdict = "missing" if not model.present else "ok" if model.ok else "FAILED"

@@ -36,6 +36,11 @@ _installed: ctypes.CDLL | None = None
 _lock = threading.Lock()
 
 
+def library() -> Path:
+    """The allocator's library, built unless cached (OSError when it cannot be)."""
+    return native.build(SOURCE)
+
+
 def install() -> bool:
     """Put the planned allocator in front of PyTorch's CPU allocator (once per process; it only delegates
     outside :func:`planned`). False, logged, when the library cannot be built."""
@@ -43,17 +48,17 @@ def install() -> bool:
     with _lock:
         if _installed is None:
             try:
-                library = ctypes.CDLL(str(native.build(SOURCE)))
+                loaded = ctypes.CDLL(str(library()))
             except OSError as exc:
                 log.warning("planned CPU memory unavailable, allocating as usual: %s", exc)
                 return False
-            library.sfa_arena_install.restype = ctypes.c_bool
-            library.sfa_arena_begin.argtypes = [ctypes.c_uint64]
-            library.sfa_arena_end.restype = library.sfa_arena_bytes.restype = ctypes.c_uint64
-            if not library.sfa_arena_install():
+            loaded.sfa_arena_install.restype = ctypes.c_bool
+            loaded.sfa_arena_begin.argtypes = [ctypes.c_uint64]
+            loaded.sfa_arena_end.restype = loaded.sfa_arena_bytes.restype = ctypes.c_uint64
+            if not loaded.sfa_arena_install():
                 log.warning("planned CPU memory unavailable: PyTorch's CPU allocator frees by context")
                 return False
-            _installed = library
+            _installed = loaded
         return True
 
 

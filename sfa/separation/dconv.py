@@ -34,13 +34,18 @@ _loaded: bool | None = None
 _lock = threading.Lock()
 
 
+def library() -> Path:
+    """The kernel's library, built for this CPU unless cached (OSError when it cannot be)."""
+    return native.build(SOURCE, flags=native.TUNED, libraries=("c10", "torch_cpu"))
+
+
 def available() -> bool:
     """Whether the kernel is loaded (built on first call; False, logged, when it cannot be)."""
     global _loaded
     with _lock:
         if _loaded is None:
             try:
-                torch.ops.load_library(native.build(SOURCE, flags=native.TUNED, libraries=("c10", "torch_cpu")))
+                torch.ops.load_library(library())
                 _loaded = True
             except OSError as exc:
                 log.warning("fused DConv layers unavailable, running demucs' own: %s", exc)

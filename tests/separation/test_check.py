@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import shutil
 
 from sfa import cli
 from sfa.separation.registry import MODELS
@@ -39,9 +41,26 @@ def test_models_check_verifies_hashes_and_separates_with_each_model_present(tmp_
     assert code == 1 and "1 model(s) failed the check: htdemucs_6s" in out.err
     lines = out.out.splitlines()
     assert lines[0] == f"hub: {hub} (TORCH_HOME/hub)"
+    built = shutil.which(os.environ.get("CXX", "c++")) is not None
+    assert lines[1].startswith("cpu kernels: fused DConv and memory plan built (kept in " if built
+                               else "cpu kernels: UNAVAILABLE")
     first = lines.index("htdemucs: ok")
     assert lines[first + 1].startswith(f"  {good.files[0]}: ") and lines[first + 1].endswith(" ok")
     assert lines[first + 2].startswith("  smoke separation: ok, 5 s separated in ")
     broken = lines.index("htdemucs_6s: FAILED")
     assert "MISMATCH" in lines[broken + 1] and not lines[broken + 2].startswith("  smoke")
     assert "mdx_extra: missing" in lines and "hdemucs_high_musdb: missing" in lines
+
+
+def test_models_check_says_when_the_cpu_kernels_cannot_be_built(tmp_path, monkeypatch, capsys):
+    """No C++ compiler and nothing cached: the check says so and what it costs; absent models are no failure."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+
+    code = cli.main(["models", "--check"])
+
+    kernels = capsys.readouterr().out.splitlines()[1]
+    assert code == 0
+    assert kernels.startswith("cpu kernels: UNAVAILABLE, the CPU separates at about 0.7x demucs' speed (")
+    assert "fused DConv: no C++ compiler" in kernels and "memory plan: no C++ compiler" in kernels
