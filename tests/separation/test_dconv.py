@@ -39,8 +39,8 @@ def fused(module: torch.nn.Module) -> dconv.FusedDConv:
 
 
 # (rows, channels, time): the frequency branch's rows; one long row (the time branch, several tiles, a
-# length no vector width divides); a row shorter than a vector.
-@pytest.mark.parametrize("shape", [(64, 48, 336), (1, 48, 5999), (3, 96, 7)])
+# length no vector width divides); long rows of a batch; a row shorter than a vector.
+@pytest.mark.parametrize("shape", [(64, 48, 336), (1, 48, 5999), (2, 16, 1500), (3, 96, 7)])
 def test_fused_layers_equal_demucs_own(shape):
     module = branch(shape[1])
     x = torch.randn(*shape) * 2 + 0.5
