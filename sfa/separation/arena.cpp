@@ -5,9 +5,11 @@
 // out in one block, so that no two alive at the same time overlap. Later sessions of the key give the n-th
 // allocation its planned place when its size is the planned one and no allocation still alive there
 // overlaps it; anything else (a size off the plan, another thread's allocations, a tensor kept past its
-// planned life) comes from the wrapped allocator. One plan is kept: a session of another key records anew,
-// and so does the next session after one that departed from the plan. Releasing the plan gives its block
-// back and keeps its layout, for the next session of its key.
+// planned life) comes from the wrapped allocator. One plan is kept. While it is in use and has been
+// replayed, a session of another key runs unplanned (a track's last, shorter chunk) unless the same key
+// came just before (a new workload), which records anew; otherwise another key records anew at once, and
+// so does the next session after one that departed from the plan. Releasing the plan gives its block back
+// and keeps its layout, for the next session of its key.
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
@@ -48,6 +50,7 @@ struct Plan {
   void* block = nullptr;
   size_t bytes = 0;
   int sessions = 0;
+  size_t replays = 0;
   bool dropped = false;
 
   ~Plan() {
@@ -59,6 +62,7 @@ struct Session {
   bool active = false;
   Plan* plan = nullptr; // replaying it, or recording when null
   std::unique_ptr<Recording> recording;
+  bool unplanned = false; // neither: every allocation from the wrapped allocator
   bool diverged = false;
   size_t next = 0;
 };
@@ -73,6 +77,8 @@ std::unique_ptr<Plan> current;
 std::unique_ptr<Plan> resting;                                           // the layout of a released plan
 std::vector<std::unique_ptr<Plan>> draining;                             // dropped, still in use
 std::unordered_map<void*, std::pair<Recording*, size_t>> recorded;       // recordings' allocations alive
+uint64_t other_key = 0;                                                  // the key last run unplanned
+bool other_pending = false;                                              // ... with no replay since
 
 void collect(Plan* plan) {
   if (!plan->dropped || plan->sessions > 0 || !plan->live.empty()) return;
@@ -162,7 +168,7 @@ size_t pack(const Recording& recording, std::vector<int64_t>& offsets) {
 
 struct PlannedAllocator final : c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
-    if (!session.active || n == 0) return wrapped->allocate(n);
+    if (!session.active || session.unplanned || n == 0) return wrapped->allocate(n);
     size_t index = session.next++;
     if (session.recording) return record(n);
     Plan* plan = session.plan;
@@ -227,18 +233,30 @@ bool sfa_arena_install() {
   return true;
 }
 
-// Start this thread's session of `key`: replaying the plan if it is `key`'s, else recording one.
+// Start this thread's session of `key`: replaying the plan if it is `key`'s, else running unplanned or
+// recording one (the file's head says when which).
 void sfa_arena_begin(uint64_t key) {
   std::lock_guard<std::mutex> lock(mutex);
   session.active = true;
+  session.unplanned = false;
   session.diverged = false;
   session.next = 0;
   if (!current && resting && resting->key == key && map_block(*resting)) current = std::move(resting);
   if (current && current->key == key) {
     session.plan = current.get();
     ++current->sessions;
+    ++current->replays;
+    other_pending = false;
     return;
   }
+  if (current && current->replays > 0 && !(other_pending && other_key == key)) {
+    other_key = key;
+    other_pending = true;
+    session.plan = nullptr;
+    session.unplanned = true;
+    return;
+  }
+  other_pending = false;
   drop_current();
   resting.reset();
   session.plan = nullptr;
@@ -247,10 +265,15 @@ void sfa_arena_begin(uint64_t key) {
 }
 
 // End this thread's session; a recording becomes the plan, its block mapped (in huge pages where the
-// system allows). Returns the plan's bytes, 0 when a recording had nothing to plan.
+// system allows). Returns the plan's bytes, 0 when a recording had nothing to plan or the session ran
+// unplanned.
 uint64_t sfa_arena_end() {
   std::lock_guard<std::mutex> lock(mutex);
   session.active = false;
+  if (session.unplanned) {
+    session.unplanned = false;
+    return 0;
+  }
   if (Plan* plan = session.plan) {
     session.plan = nullptr;
     --plan->sessions;

@@ -10,8 +10,11 @@ out in one block, at offsets where no two allocations alive at once overlap (lar
 free offset: within a few percent of the live set). Each later run of the key hands the n-th allocation
 its planned place, without a fault, the block staying mapped between runs. A run that departs from the
 plan (another size, a tensor kept longer) takes the rest from the usual allocator, so a plan can cost
-speed, never correctness; after a departure the next run records anew. :func:`release` gives the block
-back between jobs and keeps the layout for the next run of its key.
+speed, never correctness; after a departure the next run records anew. One plan is kept: while it is in
+use and has been replayed, a run of another key (a track's last, shorter chunk, which torchaudio's
+HDemucs takes at its own length) runs unplanned rather than costing the plan, unless that key ran just
+before, which makes it the new workload. :func:`release` gives the block back between jobs and keeps the
+layout for the next run of its key.
 
 The allocator is a small C++ library (``arena.cpp``) wrapping PyTorch's CPU allocator, compiled on first
 use against the installed torch (a few seconds, kept: :mod:`native`). Without a C++ compiler
@@ -64,8 +67,9 @@ def install() -> bool:
 
 @contextlib.contextmanager
 def planned(key: Hashable) -> Iterator[None]:
-    """Run the block under ``key``'s plan (recording it on the first run, or when the last run was another
-    key's: one plan is kept at a time). One thread at a time; without :func:`install`, the block as is."""
+    """Run the block under ``key``'s plan (recording it on the first run; another key's run records anew,
+    or, while a replayed plan is in use, runs unplanned once). One thread at a time; without
+    :func:`install`, the block as is."""
     if _installed is None:
         yield
         return

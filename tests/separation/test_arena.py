@@ -101,6 +101,29 @@ def test_a_run_departing_from_the_plan_computes_the_same_and_the_next_records_an
     assert arena.held_bytes() < held
 
 
+def test_another_shape_now_and_then_runs_unplanned_and_keeps_the_plan():
+    """A track's last chunk, shorter, between a job's chunks: it computes the same without a plan, and the
+    job's plan stays; the same other shape twice in a row is a new workload, recorded."""
+    x, y = torch.rand(FLOATS), torch.rand(FLOATS // 2)
+    for _ in range(2):
+        with arena.planned("chunk"):
+            steps(x)
+    held = arena.held_bytes()
+    expected, _, _ = steps(y)
+    with arena.planned("last chunk"):
+        last, _, _ = steps(y)
+    assert torch.equal(last, expected)
+    assert arena.held_bytes() == held
+    with arena.planned("chunk"):
+        _, where_first, where_third = steps(x)
+        assert arena.held_bytes() == held
+    assert where_third == where_first
+    for _ in range(2):
+        with arena.planned("next track"):
+            steps(y)
+    assert 0 < arena.held_bytes() < held
+
+
 def test_a_released_block_goes_back_once_nothing_in_it_is_alive_and_its_layout_stays():
     x = torch.rand(FLOATS)
     expected = keeping(x)
