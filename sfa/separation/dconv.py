@@ -7,7 +7,8 @@ tensor the size of the layer's input or twice it (the frequency branch's first l
 while the arithmetic is small (a few hidden channels): memory-bound steps, 28 % of an HTDemucs forward on
 two CPU threads (``bench/README.md``). The kernel keeps a stretch of a row and its intermediates in cache
 and writes each layer's output once (a frequency row, short, goes through all the branch's layers at
-once); 3-4x faster, its output equal to the operators' to float rounding (1e-7 of the input's scale).
+once): 4-6x faster on the outer layers, which carry most of the data (``bench.dconv``), its output
+equal to the operators' to float rounding (a few 1e-7 on unit-scale inputs).
 
 :func:`fuse` puts :class:`FusedDConv` in place of each DConv whose layers have exactly that structure
 (demucs' ``DConv`` and torchaudio's ``_DConv`` without their LSTM or attention layers), keeping the same
