@@ -50,7 +50,7 @@ struct Plan {
   void* block = nullptr;
   size_t bytes = 0;
   int sessions = 0;
-  size_t replays = 0;
+  bool replayed = false;
   bool dropped = false;
 
   ~Plan() {
@@ -245,11 +245,11 @@ void sfa_arena_begin(uint64_t key) {
   if (current && current->key == key) {
     session.plan = current.get();
     ++current->sessions;
-    ++current->replays;
+    current->replayed = true;
     other_pending = false;
     return;
   }
-  if (current && current->replays > 0 && !(other_pending && other_key == key)) {
+  if (current && current->replayed && !(other_pending && other_key == key)) {
     other_key = key;
     other_pending = true;
     session.plan = nullptr;

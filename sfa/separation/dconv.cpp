@@ -42,6 +42,12 @@ constexpr int kBlock = 8;
 
 struct Moments {
   double sum = 0, squares = 0;
+
+  Moments& operator+=(const Moments& other) {
+    sum += other.sum;
+    squares += other.squares;
+    return *this;
+  }
 };
 
 // Sum and sum of squares of n floats, accumulated in float lanes and added in double.
@@ -174,9 +180,7 @@ Moments convolve(const Layer& L, const float* in, int64_t stride, int64_t time, 
   project_all(L.w1, L.b1, 0, L.hidden, C, L.taps, scratch.padded.data(), length, L.dilation, span, h, h_stride);
   Moments m;
   for (int64_t j = 0; j < L.hidden; ++j) {
-    const Moments part = moments(h + j * h_stride, span);
-    m.sum += part.sum;
-    m.squares += part.squares;
+    m += moments(h + j * h_stride, span);
   }
   return m;
 }
@@ -194,9 +198,7 @@ Moments activate(const Layer& L, Stats norm, float* h, int64_t h_stride, int64_t
     const int64_t count = std::min<int64_t>(kBlock, 2 * L.channels - o);
     project_all(L.w2, L.b2, o, count, L.hidden, 1, h, h_stride, 0, span, scratch.block.data(), span);
     for (int64_t i = 0; i < count; ++i) {
-      const Moments part = moments(scratch.block.data() + i * span, span);
-      m.sum += part.sum;
-      m.squares += part.squares;
+      m += moments(scratch.block.data() + i * span, span);
     }
   }
   return m;
@@ -279,10 +281,7 @@ void by_tiles(const Layer& L, const Rows& x, const Rows& y, int64_t rows, int64_
   auto reduce = [&](double count, double eps) {
     for (int64_t n = 0; n < rows; ++n) {
       Moments total;
-      for (int64_t i = 0; i < tiles; ++i) {
-        total.sum += moments_of[n * tiles + i].sum;
-        total.squares += moments_of[n * tiles + i].squares;
-      }
+      for (int64_t i = 0; i < tiles; ++i) total += moments_of[n * tiles + i];
       norm[n] = stats(total, count, eps);
     }
   };
